@@ -1,0 +1,376 @@
+"""The topology schema: what a user may write in `topology/*.yaml`.
+
+pydantic v2 models with `extra="forbid"`, so every unknown key is an error (the loader adds "did you mean").
+Each file kind has its own root model, so a diagnostic always points into the file that holds the mistake.
+`countynet schema` exports these models as JSON Schema for editor completion.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case name: a-z, 0-9, -")]
+Platform = Literal["huawei_vrp", "h3c_comware", "cisco_ios", "linux"]
+OsVersion = Literal["vrp5", "vrp8", "comware7", "ios", "iosxe", "debian12"]
+Source = Literal["sourced", "chosen", "placeholder"]
+
+PLATFORM_OS: dict[str, set[str]] = {
+    "huawei_vrp": {"vrp5", "vrp8"},
+    "h3c_comware": {"comware7"},
+    "cisco_ios": {"ios", "iosxe"},
+    "linux": {"debian12"},
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _net(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 prefix with host bits zero ({exc})") from None
+
+
+def _iface(value: str) -> str:
+    try:
+        ipaddress.IPv4Interface(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address with prefix length, e.g. 10.0.0.1/30 ({exc})"
+                         ) from None
+    if "/" not in value:
+        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/30")
+    return value
+
+
+Prefix = Annotated[str, Field(description="IPv4 prefix, e.g. 10.30.0.0/16")]
+IfAddress = Annotated[str, Field(description="IPv4 address with length, e.g. 10.30.4.1/30")]
+
+
+# --------------------------------------------------------------------------- county.yaml
+
+class CountyInfo(Strict):
+    name: Name
+    name_zh: str
+    admin_code: str = Field(pattern=r"^\d{6}$")
+    seat_zh: str = ""
+    city: str
+    city_zh: str = ""
+    domain: str = Field(description="DNS domain used in device FQDNs")
+    prefix: Name = Field(description="short host-name prefix, e.g. yx")
+
+
+class Pool(Strict):
+    """An address pool; `within` makes it a sub-pool carved from each owner's block of another pool."""
+
+    prefix: Prefix | None = None
+    within: str | None = Field(None, pattern=r"^[a-z_]+$", description="name of the parent pool")
+    length: int = Field(ge=8, le=32, description="prefix length of each allocation")
+    reserve_first: int = Field(0, ge=0, description="addresses at the start of each container kept free")
+    source: Source = "chosen"
+
+    _p = field_validator("prefix")(lambda v: _net(v) if v is not None else v)
+
+    @model_validator(mode="after")
+    def _one_parent(self) -> Pool:
+        if (self.prefix is None) == (self.within is None):
+            raise ValueError("give exactly one of 'prefix' (a top-level pool) or 'within' (a sub-pool)")
+        if self.prefix is not None and ipaddress.IPv4Network(self.prefix).prefixlen > self.length:
+            raise ValueError(f"pool {self.prefix} is smaller than one /{self.length} allocation")
+        return self
+
+
+class Pools(Strict):
+    loopback: Pool
+    p2p: Pool
+    tunnel: Pool
+    broadband: Pool = Field(description="modelled ISP access addresses for VPN villages (DHCP in reality)")
+    centre_zone: Pool
+    zone_host: Pool = Field(description="host addresses inside each centre zone")
+    unit_lan: Pool
+    township_block: Pool
+    township_lan: Pool
+    township_link: Pool
+    village_lan: Pool
+
+
+class User(Strict):
+    name: Name
+    role: Literal["admin", "operator", "auditor"]
+    secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="secret reference, resolved at push time")
+
+
+class SnmpUser(Strict):
+    name: Name
+    auth_secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    priv_secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class Management(Strict):
+    users: list[User] = Field(min_length=1)
+    ntp_servers: list[Name] = Field(min_length=1, description="server names in the management zone")
+    syslog_servers: list[Name] = Field(min_length=1)
+    snmp_managers: list[Name] = Field(min_length=1)
+    snmp_users: list[SnmpUser] = Field(min_length=1)
+    aaa_servers: list[Name] = []
+    jump_hosts: list[Name] = []
+    banner: str
+    login_attempts: int = Field(5, ge=1, le=10)
+    lockout_minutes: int = Field(15, ge=1)
+    idle_timeout_minutes: int = Field(10, ge=1, le=30)
+    timezone: str = Field("+08:00", pattern=r"^[+-]\d\d:\d\d$")
+
+
+class Routing(Strict):
+    asn: int = Field(ge=1, le=4294967295, description="the county's BGP AS (private range, chosen)")
+    ospf_process: int = Field(1, ge=1, le=65535)
+    ospf_hello: int = Field(10, ge=1)
+    ospf_dead: int = Field(40, ge=1)
+    township_area_type: Literal["normal", "stub", "totally-stub", "nssa"] = "totally-stub"
+    unit_area: int = Field(ge=1, description="OSPF area shared by the county-direct units")
+    village_routing: Literal["ospf", "static"] = "ospf"
+
+
+class Vpn(Strict):
+    ike_version: Literal[1, 2] = 2
+    ike_proposal: str = Field("aes256-sha256-modp2048", pattern=r"^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$")
+    esp_proposal: str = Field("aes256-sha256-modp2048", pattern=r"^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$")
+    psk_secret_prefix: str = Field("vpn-psk", description="each village's PSK is <prefix>-<township>-<village>")
+
+
+class Vlans(Strict):
+    township_gov: int = Field(ge=2, le=4094)
+    township_stations: int = Field(ge=2, le=4094)
+    village_lan: int = Field(ge=2, le=4094)
+    unit_lan: int = Field(ge=2, le=4094)
+    transit_first: int = Field(ge=2, le=4094, description="VLANs for routed links on switches")
+    transit_last: int = Field(ge=2, le=4094)
+
+
+class Wave(Strict):
+    number: int = Field(ge=0)
+    name: str
+    description: str = ""
+
+
+class CountyFile(Strict):
+    """Root of `topology/county.yaml`."""
+
+    county: CountyInfo
+    pools: Pools
+    vlans: Vlans
+    management: Management
+    routing: Routing
+    vpn: Vpn
+    waves: list[Wave] = Field(min_length=1)
+    notes: list[str] = []
+
+
+# --------------------------------------------------------------------------- catalog.yaml
+
+class PortGroup(Strict):
+    ports: list[str] = Field(min_length=1, description="names; 'GigabitEthernet0/0/{1..8}' expands to a range")
+
+
+class Hardware(Strict):
+    platform: Platform
+    os: OsVersion
+    vendor: str
+    description: str = ""
+    ports: dict[str, list[str]] = Field(description="port groups (uplink, downlink, lan, wan...) -> ports")
+    kind: Literal["router", "switch", "firewall", "server"]
+    lag_name: str = Field("", description="aggregate interface name with {n}, e.g. Eth-Trunk{n}")
+    loopback_name: str = Field("LoopBack0", description="name of the loopback interface")
+    vlan_if: str = Field("", description="SVI name with {n}, e.g. Vlanif{n}; empty if none")
+
+    @model_validator(mode="after")
+    def _os_fits(self) -> Hardware:
+        if self.os not in PLATFORM_OS[self.platform]:
+            raise ValueError(f"os {self.os!r} does not run on platform {self.platform!r}; "
+                             f"choose one of {sorted(PLATFORM_OS[self.platform])}")
+        return self
+
+
+class Kit(Strict):
+    """A named device preset so a site takes one line."""
+
+    hardware: Name
+    description: str = ""
+
+
+class CatalogFile(Strict):
+    """Root of `topology/catalog.yaml`: hardware models and kits."""
+
+    hardware: dict[Name, Hardware]
+    kits: dict[Name, Kit]
+
+
+# --------------------------------------------------------------------------- centre.yaml
+
+Role = Literal["core", "wan", "firewall", "city_edge", "vpn_hub", "access_switch"]
+
+
+class Zone(Strict):
+    name: Name
+    vlan: int = Field(ge=2, le=4094)
+    description: str
+    prefix: Prefix | None = Field(None, description="pin; otherwise allocated from pools.centre_zone")
+    security_zone: Name
+
+    _p = field_validator("prefix")(lambda v: _net(v) if v is not None else v)
+
+
+class CentreDevice(Strict):
+    name: Name
+    role: Role
+    kit: Name
+    wave: int = Field(0, ge=0)
+    description: str = ""
+    loopback: IfAddress | None = Field(None, description="pin; otherwise from pools.loopback")
+
+
+class Link(Strict):
+    """A cable in the machine room. Ends are 'device' or 'device:port-group' or 'device:Interface0/0/1'."""
+
+    a: str
+    b: str
+    type: Literal["routed", "trunk", "lag"] = "routed"
+    vlans: list[Name] = Field([], description="zones carried on a trunk or lag")
+    members: int = Field(2, ge=2, le=8, description="member ports of a lag")
+    prefix: Prefix | None = Field(None, description="pin for a routed link; otherwise from pools.p2p")
+    ospf_cost: int = Field(10, ge=1, le=65535)
+
+    _p = field_validator("prefix")(lambda v: _net(v) if v is not None else v)
+
+    @model_validator(mode="after")
+    def _vlans_only_l2(self) -> Link:
+        if self.type == "routed" and self.vlans:
+            raise ValueError("'vlans' only applies to type trunk or lag")
+        if self.type != "routed" and not self.vlans:
+            raise ValueError(f"a {self.type} link needs 'vlans' (the zones it carries)")
+        return self
+
+
+class Server(Strict):
+    name: Name
+    zone: Name
+    function: str
+    services: list[Name] = Field([], description="service names from policy.yaml that this server offers")
+    switch: Name = Field(description="access switch the server is cabled to")
+    address: IfAddress | None = Field(None, description="pin; otherwise from pools.zone_host")
+    kit: Name = "server"
+
+
+class Uplink(Strict):
+    """An external hand-off: the ISP or the Ji'an city e-government network."""
+
+    name: Name
+    kind: Literal["internet", "city"]
+    device: str = Field(description="'device' or 'device:port-group'")
+    address: IfAddress = Field(description="our side, given by the provider")
+    peer: str = Field(description="provider's address (no length)")
+    peer_asn: int | None = Field(None, ge=1, le=4294967295)
+    receive: list[Prefix] = Field([], description="prefixes accepted from the city network")
+    source: Source = "chosen"
+
+    _a = field_validator("address")(_iface)
+
+    @model_validator(mode="after")
+    def _city_bgp(self) -> Uplink:
+        if self.kind == "city" and self.peer_asn is None:
+            raise ValueError("a city uplink needs 'peer_asn' for eBGP")
+        ipaddress.IPv4Address(self.peer)
+        if ipaddress.IPv4Address(self.peer) not in ipaddress.IPv4Interface(self.address).network:
+            raise ValueError(f"peer {self.peer} is not inside {self.address}")
+        return self
+
+
+class CentreFile(Strict):
+    """Root of `topology/centre.yaml`: the information centre's machine room and the compound."""
+
+    zones: list[Zone] = Field(min_length=1)
+    devices: list[CentreDevice] = Field(min_length=1)
+    links: list[Link] = []
+    servers: list[Server] = []
+    uplinks: list[Uplink] = []
+
+
+# --------------------------------------------------------------------------- units.yaml
+
+class Unit(Strict):
+    id: Name
+    name_zh: str
+    name_en: str
+    kit: Name | None = None
+    wave: int | None = Field(None, ge=0)
+    superior: str = Field("", description="superior department in the city network, reached via the centre")
+    lan_prefix: Prefix | None = Field(None, description="pin; otherwise from pools.unit_lan")
+
+    _p = field_validator("lan_prefix")(lambda v: _net(v) if v is not None else v)
+
+
+class UnitsFile(Strict):
+    """Root of `topology/units.yaml`: county-direct units, each a small LAN on a leased line."""
+
+    default_kit: Name
+    default_wave: int = Field(ge=0)
+    attach_to: Name = Field(description="centre device terminating the units' leased lines")
+    source: str = ""
+    units: list[Unit] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- townships/*.yaml
+
+class Village(Strict):
+    id: Name
+    name_zh: str = ""
+    attach: Literal["leased", "vpn"]
+    kit: Name | None = None
+    source: Source = "placeholder"
+
+
+class Rollout(Strict):
+    township: int = Field(ge=2004, le=2030)
+    villages: int = Field(ge=2004, le=2030)
+    source: Source
+
+
+class TownshipFile(Strict):
+    """Root of one `topology/townships/<id>.yaml`."""
+
+    id: Name
+    name_zh: str
+    pinyin: str
+    kind: Literal["town", "township"]
+    name_in_plan_zh: str = ""
+    area: int = Field(ge=1, le=999, description="OSPF area of the township (stable; chosen)")
+    rollout: Rollout
+    wave: int = Field(ge=0)
+    router_kit: Name
+    switch_kit: Name
+    village_kit: Name
+    attach_to: Name = Field(description="centre device terminating the township's leased line")
+    villages_source: Source = Field(description="is the number of villages sourced or chosen?")
+    villages_note: str = ""
+    villages: list[Village] = Field(min_length=1)
+
+    @field_validator("pinyin")
+    @classmethod
+    def _ascii(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z' ]+", v):
+            raise ValueError("pinyin is written in Latin letters without tones, e.g. Litian")
+        return v
+
+
+FILE_MODELS: dict[str, type[BaseModel]] = {
+    "county": CountyFile,
+    "catalog": CatalogFile,
+    "centre": CentreFile,
+    "units": UnitsFile,
+    "township": TownshipFile,
+}
