@@ -1,0 +1,234 @@
+"""Per-device intent: one vendor-neutral structure per device, the single input of every output.
+
+Templates, inventories, Batfish snapshots, the lab and the push engine all read these models and nothing
+else; none of them goes back to the raw topology. Interface names are the device's own (they come from
+the hardware catalog), everything else is vendor-neutral.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Peer(M):
+    host: str
+    interface: str
+
+
+class OspfIf(M):
+    area: str = Field(description="dotted area id, e.g. 0.0.0.0")
+    cost: int = 10
+    passive: bool = False
+    network_type: Literal["point-to-point", "broadcast"] = "point-to-point"
+
+
+class Vrrp(M):
+    group: int
+    vip: str
+    priority: int
+
+
+class Tunnel(M):
+    source: str = Field(description="interface the tunnel leaves from")
+    source_address: str = Field(description="our public address")
+    destination: str = Field(description="peer's public address")
+    vpn_peer: str = Field(description="name of the VPN peer entry this tunnel carries")
+
+
+class Interface(M):
+    name: str
+    kind: Literal["routed", "svi", "access", "trunk", "lag", "lag_member", "loopback", "tunnel"]
+    description: str = ""
+    address: str | None = Field(None, description="address/length, e.g. 10.30.4.1/30")
+    vlan: int | None = Field(None, description="access VLAN, or the VLAN of an SVI")
+    vlans: list[int] = Field(default_factory=list, description="VLANs allowed on a trunk or lag")
+    lag: str | None = Field(None, description="the aggregate this port is a member of")
+    lag_id: int | None = None
+    peer: Peer | None = None
+    zone: str | None = Field(None, description="security zone the interface faces")
+    ospf: OspfIf | None = None
+    vrrp: Vrrp | None = None
+    tunnel: Tunnel | None = None
+    nat_outside: bool = False
+    dhcp_relay: list[str] = Field(default_factory=list)
+    acl_in: str | None = None
+    acl_out: str | None = None
+    link: str | None = Field(None, description="id of the topology link this interface belongs to")
+
+
+class Vlan(M):
+    id: int
+    name: str
+
+
+class OspfArea(M):
+    id: str
+    type: Literal["normal", "stub", "totally-stub", "nssa"] = "normal"
+    ranges: list[str] = Field(default_factory=list, description="summaries advertised by this ABR")
+
+
+class Ospf(M):
+    process: int
+    router_id: str
+    areas: list[OspfArea]
+    hello: int = 10
+    dead: int = 40
+    default_originate: bool = False
+    redistribute: list[Literal["static", "connected", "bgp"]] = Field(default_factory=list)
+    redistribute_prefixes: list[str] = Field(default_factory=list, description="only these are redistributed")
+
+
+class StaticRoute(M):
+    prefix: str
+    next_hop: str | None = None
+    interface: str | None = None
+    description: str = ""
+    distance: int | None = None
+
+
+class BgpNeighbor(M):
+    address: str
+    remote_as: int
+    description: str
+    update_source: str | None = None
+    import_prefixes: list[str] = Field(default_factory=list, description="accept only these (le 32)")
+    export_prefixes: list[str] = Field(default_factory=list, description="advertise only these")
+
+
+class Bgp(M):
+    asn: int
+    router_id: str
+    neighbors: list[BgpNeighbor]
+    networks: list[str] = Field(default_factory=list)
+
+
+class Routing(M):
+    ospf: Ospf | None = None
+    static: list[StaticRoute] = Field(default_factory=list)
+    bgp: Bgp | None = None
+
+
+class VpnPeer(M):
+    name: str
+    local_address: str = Field(description="our public address (no length)")
+    remote_address: str | None = Field(None, description="peer's public address; None = any (dynamic spoke)")
+    local_id: str
+    remote_id: str
+    psk_secret: str = Field(description="secret reference for the pre-shared key")
+    tunnel_interface: str | None = Field(None, description="route-based tunnel, where the platform has one")
+    local_networks: list[str]
+    remote_networks: list[str]
+
+
+class Vpn(M):
+    role: Literal["hub", "spoke"]
+    ike_version: int
+    ike_proposal: str
+    esp_proposal: str
+    peers: list[VpnPeer]
+
+
+class DhcpPool(M):
+    name: str
+    interface: str
+    network: str
+    gateway: str
+    range_start: str
+    range_end: str
+    dns: list[str]
+    lease_days: int = 1
+
+
+class StaticNat(M):
+    name: str
+    inside: str
+    outside: str
+    protocol: Literal["tcp", "udp"]
+    port: int
+
+
+class Nat(M):
+    outside_interface: str
+    inside_networks: list[str] = Field(description="source-NAT (PAT) to the outside address")
+    static: list[StaticNat] = Field(default_factory=list)
+
+
+class User(M):
+    name: str
+    role: str
+    privilege: int
+    secret: str = Field(description="secret reference; the value is resolved at push time, never stored")
+
+
+class SnmpUser(M):
+    name: str
+    auth_secret: str
+    priv_secret: str
+
+
+class Management(M):
+    address: str = Field(description="the address engineers and the push engine connect to")
+    source_interface: str = Field(description="source of NTP, syslog and SNMP traffic")
+    allowed_sources: list[str] = Field(description="prefixes allowed to reach the management plane")
+    users: list[User]
+    ntp_servers: list[str]
+    syslog_servers: list[str]
+    snmp_managers: list[str]
+    snmp_users: list[SnmpUser]
+    aaa_servers: list[str] = Field(default_factory=list)
+    banner: str
+    timezone: str
+    login_attempts: int
+    lockout_minutes: int
+    idle_timeout_minutes: int
+    domain: str
+
+
+class ServiceIntent(M):
+    name: str
+    protocol: Literal["tcp", "udp", "icmp"]
+    port_min: int = 0
+    port_max: int = 0
+
+
+class Server(M):
+    function: str
+    zone: str
+    gateway: str
+    services: list[ServiceIntent]
+
+
+class DeviceIntent(M):
+    hostname: str
+    fqdn: str
+    role: str
+    platform: Literal["huawei_vrp", "h3c_comware", "cisco_ios", "linux"]
+    os: str
+    vendor: str
+    model: str
+    site: str = Field(description="'centre', 'unit:<id>' or 'township:<id>'")
+    township: str | None = None
+    unit: str | None = None
+    wave: int
+    loopback: str | None = Field(None, description="loopback address/32 (router id, management)")
+    interfaces: list[Interface]
+    vlans: list[Vlan] = Field(default_factory=list)
+    routing: Routing = Field(default_factory=Routing)
+    vpn: Vpn | None = None
+    dhcp: list[DhcpPool] = Field(default_factory=list)
+    nat: Nat | None = None
+    management: Management
+    server: Server | None = None
+    filters: list[dict] = Field(default_factory=list, description="compiled ACLs (security policy)")
+
+    def interface(self, name: str) -> Interface:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        raise KeyError(name)

@@ -1,0 +1,306 @@
+"""Stable allocation of addresses, ports and VLANs, remembered in a committed lock file.
+
+No library we know does *stable* allocation with a lock (netlab renumbers when the topology changes,
+NetBox needs a server), so it is written here. The rules:
+
+* manual pins (addresses written in the topology) always win;
+* an owner found in the lock keeps its prefix if it still fits its pool/container;
+* new owners take the lowest free aligned block, in sorted owner order, so the first allocation does not
+  depend on file order and later ones never move anyone else;
+* sub-pools (``within``) carve each owner's block of the parent pool (e.g. villages inside their
+  township's /22), so a township stays summarisable;
+* overlaps, exhausted pools and duplicate pins are errors naming both owners.
+
+Addresses are handled as integers for speed (the province benchmark allocates ~150,000 prefixes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from countynet.schema import Pool, Pools
+
+LockData = dict[str, dict[str, dict[str, str | int]]]
+
+
+def _net(prefix: str) -> tuple[int, int]:
+    n = ipaddress.IPv4Network(prefix)
+    return int(n.network_address), n.num_addresses
+
+
+def _fmt(start: int, length: int) -> str:
+    return f"{ipaddress.IPv4Address(start)}/{length}"
+
+
+@dataclass
+class Request:
+    pool: str
+    owner: str
+    parent: str | None = None  # owner of the parent allocation, for sub-pools
+    pin: str | None = None
+    where: str = ""  # human description of who asked, for error messages
+
+
+@dataclass
+class Problem:
+    owner: str
+    pool: str
+    message: str
+    hint: str
+
+
+@dataclass
+class _Space:
+    """Used intervals inside one container, kept sorted for bisect."""
+
+    start: int
+    size: int
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+    cursor: dict[int, int] = field(default_factory=dict)
+
+    def clash(self, s: int, e: int) -> str | None:
+        i = bisect.bisect_right(self.starts, s)
+        if i and self.ends[i - 1] > s:
+            return self.owners[i - 1]
+        if i < len(self.starts) and self.starts[i] < e:
+            return self.owners[i]
+        return None
+
+    def take(self, s: int, e: int, owner: str) -> None:
+        i = bisect.bisect_right(self.starts, s)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
+        self.owners.insert(i, owner)
+
+    def first_free(self, block: int, reserve: int) -> int | None:
+        pos = self.cursor.get(block, self.start + reserve)
+        pos = ((pos - self.start + block - 1) // block) * block + self.start
+        end = self.start + self.size
+        while pos + block <= end:
+            i = bisect.bisect_right(self.starts, pos)
+            if i and self.ends[i - 1] > pos:
+                pos = ((self.ends[i - 1] - self.start + block - 1) // block) * block + self.start
+                continue
+            if i < len(self.starts) and self.starts[i] < pos + block:
+                pos = ((self.ends[i] - self.start + block - 1) // block) * block + self.start
+                continue
+            self.cursor[block] = pos + block
+            return pos
+        return None
+
+
+class AddressPlan:
+    """Resolves address requests against pools, pins and the lock."""
+
+    def __init__(self, pools: Pools, lock: dict[str, dict[str, str]] | None = None):
+        self.pools: dict[str, Pool] = dict(pools)
+        self.lock = lock or {}
+        self.requests: dict[tuple[str, str], Request] = {}
+        self.result: dict[str, dict[str, str]] = {}
+        self.problems: list[Problem] = []
+
+    def request(self, pool: str, owner: str, parent: str | None = None, pin: str | None = None,
+                where: str = "") -> None:
+        key = (pool, owner)
+        if key in self.requests:
+            self.problems.append(Problem(owner, pool, f"{owner!r} asks for a {pool} address twice",
+                                         "give each owner a unique name"))
+            return
+        self.requests[key] = Request(pool, owner, parent, pin, where)
+
+    def _order(self) -> list[str]:
+        order: list[str] = []
+        names = list(self.pools)
+
+        def visit(n: str, depth: int = 0) -> None:
+            if n in order or depth > len(names):
+                return
+            parent = self.pools[n].within
+            if parent:
+                visit(parent, depth + 1)
+            order.append(n)
+
+        for n in names:
+            visit(n)
+        return order
+
+    def resolve(self) -> dict[str, dict[str, str]]:
+        spaces: dict[tuple[str, str | None], _Space] = {}
+        allocated: dict[tuple[str, str], tuple[int, int]] = {}
+        for name, pool in self.pools.items():
+            if pool.within and pool.within not in self.pools:
+                self.problems.append(Problem(name, name, f"pool {name} is within unknown pool {pool.within!r}",
+                                             f"use one of {', '.join(self.pools)}"))
+        self._check_pool_overlaps()
+        # one space per top-level pool; sub-pools share their parent allocation's space
+        by_pool: dict[str, list[Request]] = {}
+        for req in self.requests.values():
+            by_pool.setdefault(req.pool, []).append(req)
+        for pname in self._order():
+            pool = self.pools[pname]
+            reqs = by_pool.get(pname, [])
+            block = 1 << (32 - pool.length)
+            locked = self.lock.get(pname, {})
+            pending: list[Request] = []
+            for req in sorted(reqs, key=lambda r: r.owner):
+                space = self._space(spaces, allocated, pname, pool, req)
+                if space is None:
+                    continue
+                if req.pin:
+                    s, n = _net(req.pin)
+                    other = space.clash(s, s + n) if space.start <= s < space.start + space.size else None
+                    other = other or self._global_clash(spaces, space, s, s + n)
+                    if other:
+                        self.problems.append(Problem(req.owner, pname, f"pinned {req.pin} of {req.owner} "
+                                                     f"overlaps {other}", "change one of the two pins"))
+                        continue
+                    space.take(s, s + n, req.owner)
+                    allocated[(pname, req.owner)] = (s, n)
+                    continue
+                old = locked.get(req.owner)
+                if old is not None:
+                    try:
+                        s, n = _net(old)
+                    except ValueError:
+                        s, n = -1, 0
+                    if n == block and space.start <= s and s + n <= space.start + space.size and not \
+                            space.clash(s, s + n):
+                        space.take(s, s + n, req.owner)
+                        allocated[(pname, req.owner)] = (s, n)
+                        continue
+                pending.append(req)
+            for req in pending:
+                space = self._space(spaces, allocated, pname, pool, req)
+                if space is None:
+                    continue
+                s2 = space.first_free(block, pool.reserve_first)
+                if s2 is None:
+                    where = f"{pool.within} block of {req.parent}" if pool.within else pool.prefix
+                    self.problems.append(Problem(req.owner, pname, f"pool {pname} ({where}) is exhausted: "
+                                                 f"no free /{pool.length} left for {req.owner}",
+                                                 f"enlarge pools.{pname} or free some allocations"))
+                    continue
+                space.take(s2, s2 + block, req.owner)
+                allocated[(pname, req.owner)] = (s2, block)
+        out: dict[str, dict[str, str]] = {}
+        for (pname, owner), (s, n) in allocated.items():
+            out.setdefault(pname, {})[owner] = _fmt(s, 32 - (n.bit_length() - 1))
+        self.result = out
+        return out
+
+    def _space(self, spaces: dict, allocated: dict, pname: str, pool: Pool, req: Request) -> _Space | None:
+        if pool.within is None:
+            key = (pname, None)
+            if key not in spaces:
+                assert pool.prefix is not None
+                s, n = _net(pool.prefix)
+                spaces[key] = _Space(s, n)
+            return spaces[key]
+        parent = allocated.get((pool.within, req.parent or ""))
+        if parent is None:
+            if req.parent is not None and (pool.within, req.parent) in self.requests:
+                return None  # the parent itself failed; its problem is already reported
+            self.problems.append(Problem(req.owner, pname, f"{req.owner} needs a {pool.within} block of "
+                                         f"{req.parent!r}, which has none", "check the pools' 'within'"))
+            return None
+        key = (pool.within, req.parent)
+        if key not in spaces:
+            spaces[key] = _Space(parent[0], parent[1])
+        return spaces[key]
+
+    def _global_clash(self, spaces: dict, mine: _Space, s: int, e: int) -> str | None:
+        for (pname, parent), space in spaces.items():
+            if space is mine or parent is not None:
+                continue
+            if space.start < e and s < space.start + space.size:
+                hit = space.clash(s, e)
+                if hit:
+                    return hit
+        return None
+
+    def _check_pool_overlaps(self) -> None:
+        tops = sorted((_net(p.prefix) + (n,) for n, p in self.pools.items() if p.prefix))
+        for (s1, n1, a), (s2, _n2, b) in zip(tops, tops[1:], strict=False):
+            if s2 < s1 + n1:
+                self.problems.append(Problem(b, b, f"pool {b} overlaps pool {a}",
+                                             "give every top-level pool its own range"))
+
+
+_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
+
+
+def expand_ports(specs: Iterable[str]) -> list[str]:
+    """'GigabitEthernet0/0/{1..3}' -> GigabitEthernet0/0/1, .../2, .../3."""
+    out: list[str] = []
+    for spec in specs:
+        m = _RANGE.search(spec)
+        if not m:
+            out.append(spec)
+            continue
+        lo, hi = int(m.group(1)), int(m.group(2))
+        out.extend(spec[: m.start()] + str(i) + spec[m.end():] for i in range(lo, hi + 1))
+    return out
+
+
+class SlotPlan:
+    """Stable assignment of named slots (ports of a port group, transit VLANs) to owners, per device."""
+
+    def __init__(self, lock: dict[str, dict[str, str | int]] | None = None):
+        self.lock = lock or {}
+        self.result: dict[str, dict[str, str | int]] = {}
+        self._used: dict[str, set[str | int]] = {}
+        self._pending: list[tuple[str, str, list]] = []
+        self.problems: list[Problem] = []
+
+    def request(self, device: str, owner: str, choices: list) -> None:
+        self._pending.append((device, owner, choices))
+
+    def pin(self, device: str, owner: str, value: str | int) -> None:
+        used = self._used.setdefault(device, set())
+        if value in used:
+            self.problems.append(Problem(owner, device, f"{device} {value} is used twice",
+                                         "name another port for one of the links"))
+        used.add(value)
+        self.result.setdefault(device, {})[owner] = value
+
+    def resolve(self) -> dict[str, dict[str, str | int]]:
+        fresh = []
+        for device, owner, choices in self._pending:
+            old = self.lock.get(device, {}).get(owner)
+            used = self._used.setdefault(device, set())
+            if old is not None and old in choices and old not in used:
+                used.add(old)
+                self.result.setdefault(device, {})[owner] = old
+            else:
+                fresh.append((device, owner, choices))
+        for device, owner, choices in sorted(fresh, key=lambda x: (x[0], x[1])):
+            used = self._used.setdefault(device, set())
+            slot = next((c for c in choices if c not in used), None)
+            if slot is None:
+                self.problems.append(Problem(owner, device, f"{device} has no free slot left for {owner} "
+                                             f"(all {len(choices)} in use)",
+                                             "choose bigger hardware (more ports) or move a link"))
+                continue
+            used.add(slot)
+            self.result.setdefault(device, {})[owner] = slot
+        return self.result
+
+
+def host(prefix: str, index: int) -> str:
+    """The index-th address of a prefix, with the prefix length: host('10.0.0.0/30', 1) = '10.0.0.1/30'."""
+    net = ipaddress.IPv4Network(prefix, strict=False)
+    s, n = int(net.network_address), net.num_addresses
+    length = prefix.split("/")[1]
+    if index < 0:
+        index += n
+    return f"{ipaddress.IPv4Address(s + index)}/{length}"
+
+
+def ip(prefix_or_addr: str) -> str:
+    return prefix_or_addr.split("/")[0]

@@ -1,0 +1,101 @@
+"""The one-way pipeline: load -> validate -> allocate -> intent -> render -> inventories -> write.
+
+Each step is a pure function of the previous step's output; only `write_build` touches the disk, and it
+writes the whole build directory atomically (and the lock file) or nothing at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from countynet import lockfile
+from countynet.errors import Collector, Diagnostic
+from countynet.intent import DeviceIntent
+from countynet.loader import Topology, load
+from countynet.output import StagedDir
+from countynet.transform import build_intent
+
+
+@dataclass
+class BuildResult:
+    topology: Topology
+    intents: dict[str, DeviceIntent]
+    lock: dict[str, Any]
+    old_lock: dict[str, Any]
+    configs: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # other files: relative path -> text
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def lock_changed(self) -> bool:
+        return lockfile.dump(self.lock) != lockfile.dump(self.old_lock)
+
+
+def compile_topology(root: Path) -> BuildResult:
+    """Validate and allocate; build every device's intent. Raises TopologyError on bad input."""
+    topo = load(root)
+    old, diags = lockfile.read(topo.root)
+    if diags:
+        col = Collector("validate")
+        col.extend(diags)
+        col.raise_if_errors()
+    intents, new = build_intent(topo, old)
+    return BuildResult(topo, intents, new, old, warnings=list(topo.warnings))
+
+
+def render(result: BuildResult) -> BuildResult:
+    from countynet.render import render_all
+
+    result.configs = render_all(result.intents)
+    return result
+
+
+def intent_yaml(d: DeviceIntent) -> str:
+    data = d.model_dump(mode="json", exclude_defaults=True)
+    return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=200)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_build(result: BuildResult, out: Path, write_lock: bool = True) -> dict[str, Any]:
+    """Write build/ atomically and the lock file; return the manifest."""
+    from countynet.inventory import ansible_inventory, nornir_inventory
+
+    files: dict[str, str] = {}
+    for host, d in result.intents.items():
+        files[f"intent/{host}.yaml"] = intent_yaml(d)
+    for host, cfgs in result.configs.items():
+        for name, text in cfgs.items():
+            files[f"configs/{host}/{name}"] = text
+    files.update(nornir_inventory(result.intents))
+    files.update(ansible_inventory(result.intents))
+    files.update(result.extra)
+    hosts: dict[str, Any] = {}
+    for host, d in result.intents.items():
+        own = sorted(p for p in files if p.startswith((f"intent/{host}.yaml", f"configs/{host}/")))
+        hosts[host] = {"role": d.role, "platform": d.platform, "os": d.os, "model": d.model,
+                       "township": d.township, "unit": d.unit, "site": d.site, "wave": d.wave,
+                       "management": d.management.address,
+                       "files": {p: sha256(files[p]) for p in own}}
+    manifest = {
+        "county": result.topology.county.county.name,
+        "devices": len(result.intents),
+        "hosts": hosts,
+        "files": {p: sha256(t) for p, t in sorted(files.items()) if not p.startswith(("intent/", "configs/"))},
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    with StagedDir(out) as stage:
+        for rel, text in files.items():
+            stage.write(rel, text)
+        stage.commit()
+    if write_lock:
+        lockfile.write(result.topology.root, result.lock)
+    return manifest

@@ -1,0 +1,174 @@
+"""Rendering: per-device intent -> configuration files, with plain Jinja2.
+
+Templates live in `templates/<feature>/<platform>.j2` and are loaded once per process. The capability
+matrix (`templates/capabilities.yaml`) says which features each platform renders and which files a device
+of that platform produces; asking for a feature a platform lacks is a build error naming device, feature
+and platform. StrictUndefined turns any missing intent field into an error, never an empty line.
+Secrets are never rendered: templates call `secret('name')`, which writes a placeholder the push engine
+resolves on the way to the device.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from countynet.errors import Diagnostic, TopologyError
+from countynet.intent import DeviceIntent
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SECRET_FMT = "${{secret:{name}}}"
+SECRET_PATTERN = r"\$\{secret:([a-z0-9][a-z0-9_.-]*)\}"
+
+
+def secret(name: str) -> str:
+    """Placeholder for a secret; resolved by the push engine, never written with its value."""
+    return SECRET_FMT.format(name=name)
+
+
+def _ip(value: str) -> str:
+    return value.split("/")[0]
+
+
+def _prefixlen(value: str) -> int:
+    return ipaddress.IPv4Interface(value).network.prefixlen
+
+
+def _netmask(value: str) -> str:
+    return str(ipaddress.IPv4Interface(value).network.netmask)
+
+
+def _wildcard(value: str) -> str:
+    return str(ipaddress.IPv4Interface(value).network.hostmask)
+
+
+def _network(value: str) -> str:
+    return str(ipaddress.IPv4Interface(value).network.network_address)
+
+
+def _prefix(value: str) -> str:
+    return str(ipaddress.IPv4Interface(value).network)
+
+
+@functools.cache
+def environment(root: Path = TEMPLATES) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - device configs, not HTML
+    )
+    env.filters.update(ip=_ip, prefixlen=_prefixlen, netmask=_netmask, wildcard=_wildcard, network=_network,
+                       prefix=_prefix)
+    env.globals.update(secret=secret)
+    return env
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    features: frozenset[str]
+    files: dict[str, list[str]]  # output file name -> templates (feature names) concatenated in order
+
+
+@functools.cache
+def capabilities(root: Path = TEMPLATES) -> dict[str, PlatformSpec]:
+    data = yaml.safe_load((root / "capabilities.yaml").read_text(encoding="utf-8"))
+    return {p: PlatformSpec(frozenset(v["features"]), dict(v["files"])) for p, v in data.items()}
+
+
+def required_features(d: DeviceIntent) -> set[str]:
+    """What the intent asks of the platform's templates."""
+    need = {"base", "interfaces"}
+    kinds = {i.kind for i in d.interfaces}
+    if "svi" in kinds:
+        need.add("svi")
+    if "lag" in kinds:
+        need.add("lag")
+    if "trunk" in kinds or "access" in kinds:
+        need.add("switching")
+    if "tunnel" in kinds:
+        need.add("tunnel")
+    if any(i.vrrp for i in d.interfaces):
+        need.add("vrrp")
+    if d.routing.ospf:
+        need.add("ospf")
+    if d.routing.bgp:
+        need.add("bgp")
+    if d.routing.static:
+        need.add("static")
+    if d.vpn:
+        need.add(f"vpn-{d.vpn.role}")
+    if d.dhcp:
+        need.add("dhcp")
+    if d.nat:
+        need.add("nat")
+    if d.filters:
+        need.add("acl")
+    if d.server:
+        need.add("server")
+    return need
+
+
+def check_capabilities(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> list[Diagnostic]:
+    caps = capabilities(root)
+    out = []
+    for host, d in intents.items():
+        spec = caps.get(d.platform)
+        if spec is None:
+            out.append(Diagnostic("templates/capabilities.yaml", 0, 0, host,
+                                  f"no templates for platform {d.platform!r}", "add the platform's templates"))
+            continue
+        for feature in sorted(required_features(d) - spec.features):
+            out.append(Diagnostic("templates/capabilities.yaml", 0, 0, host,
+                                  f"device {host} needs feature {feature!r}, which platform {d.platform!r} "
+                                  "does not render",
+                                  f"choose another platform for {host}, or add {feature} to {d.platform}'s "
+                                  "templates and capabilities"))
+    return out
+
+
+def render_device(d: DeviceIntent, root: Path = TEMPLATES) -> dict[str, str]:
+    """All files of one device: name -> text. Deterministic for the same intent."""
+    env = environment(root)
+    spec = capabilities(root)[d.platform]
+    out: dict[str, str] = {}
+    for fname, parts in spec.files.items():
+        chunks = []
+        for part in parts:
+            tpl = env.get_template(f"{part}/{d.platform}.j2" if "/" not in part else part)
+            chunks.append(tpl.render(d=d))
+        text = "".join(chunks)
+        if text.strip():
+            out[fname.format(hostname=d.hostname)] = text
+    return out
+
+
+def render_all(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> dict[str, dict[str, str]]:
+    diags = check_capabilities(intents, root)
+    if diags:
+        raise TopologyError("render", diags)
+    out: dict[str, dict[str, str]] = {}
+    errors: list[Diagnostic] = []
+    for host, d in intents.items():
+        try:
+            out[host] = render_device(d, root)
+        except jinja2.TemplateError as exc:  # a template bug: name device and template line
+            lineno = getattr(exc, "lineno", 0) or 0
+            name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
+            errors.append(Diagnostic(str(name), lineno, 0, host, f"template error: {exc}",
+                                     "fix the template (this is a bug in countynet's templates, not your topology)"))
+    if errors:
+        raise TopologyError("render", errors)
+    return out
+
+
+def as_context(d: DeviceIntent) -> dict[str, Any]:
+    return {"d": d}
