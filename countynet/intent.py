@@ -204,6 +204,26 @@ class Server(M):
     services: list[ServiceIntent]
 
 
+class AclRule(M):
+    seq: int
+    action: Literal["permit", "deny"]
+    protocol: Literal["ip", "tcp", "udp", "icmp"]
+    source: str = Field(description="prefix; 0.0.0.0/0 is any")
+    destination: str = Field(description="prefix; 0.0.0.0/0 is any")
+    port_min: int | None = Field(None, description="destination port range (tcp/udp)")
+    port_max: int | None = None
+    established: bool = Field(False, description="match return traffic only (tcp established / ct state)")
+    remark: str = Field("", description="policy rule this line comes from")
+
+
+class Filter(M):
+    """A compiled ACL, bound to interfaces by Interface.acl_in / acl_out (the filter's name)."""
+
+    name: str
+    number: int = Field(description="ACL number for platforms that number ACLs (3000-3999 advanced)")
+    rules: list[AclRule]
+
+
 class DeviceIntent(M):
     hostname: str
     fqdn: str
@@ -225,7 +245,7 @@ class DeviceIntent(M):
     nat: Nat | None = None
     management: Management
     server: Server | None = None
-    filters: list[dict] = Field(default_factory=list, description="compiled ACLs (security policy)")
+    filters: list[Filter] = Field(default_factory=list, description="compiled ACLs (security policy)")
 
     def interface(self, name: str) -> Interface:
         for i in self.interfaces:

@@ -49,7 +49,7 @@ def expected(d: DeviceIntent) -> Facts:
     f.static_routes = {r.prefix for r in d.routing.static}
     if d.routing.bgp:
         f.bgp_neighbors = {n.address: n.remote_as for n in d.routing.bgp.neighbors}
-    f.acl_rules = {flt["name"]: len(flt.get("rules", [])) for flt in d.filters}
+    f.acl_rules = {flt.name: len(flt.rules) for flt in d.filters}
     return f
 
 
