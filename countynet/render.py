@@ -156,16 +156,20 @@ def render_all(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> dict
     if diags:
         raise TopologyError("render", diags)
     out: dict[str, dict[str, str]] = {}
-    errors: list[Diagnostic] = []
+    failures: dict[tuple[str, int, str], list[str]] = {}
     for host, d in intents.items():
         try:
             out[host] = render_device(d, root)
-        except jinja2.TemplateError as exc:  # a template bug: name device and template line
+        except jinja2.TemplateError as exc:  # a template bug: name the template line and the devices
             lineno = getattr(exc, "lineno", 0) or 0
             name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
-            errors.append(Diagnostic(str(name), lineno, 0, host, f"template error: {exc}",
-                                     "fix the template (this is a bug in countynet's templates, not your topology)"))
-    if errors:
+            failures.setdefault((str(name), lineno, str(exc)), []).append(host)
+    if failures:
+        errors = []
+        for (name, lineno, msg), hosts in failures.items():
+            more = f" (and {len(hosts) - 3} more devices)" if len(hosts) > 3 else ""
+            errors.append(Diagnostic(name, lineno, 0, ", ".join(hosts[:3]) + more, f"template error: {msg}",
+                                     "fix the template (a bug in countynet's templates, not in your topology)"))
         raise TopologyError("render", errors)
     return out
 
