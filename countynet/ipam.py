@@ -42,7 +42,7 @@ class Request:
     owner: str
     parent: str | None = None  # owner of the parent allocation, for sub-pools
     pin: str | None = None
-    where: str = ""  # human description of who asked, for error messages
+    src: tuple[str, list] | None = None  # where the pin is written
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Problem:
     pool: str
     message: str
     hint: str
+    src: tuple[str, list] | None = None  # where a pin is written, when the problem is a pin
 
 
 @dataclass
@@ -106,13 +107,13 @@ class AddressPlan:
         self.problems: list[Problem] = []
 
     def request(self, pool: str, owner: str, parent: str | None = None, pin: str | None = None,
-                where: str = "") -> None:
+                src: tuple[str, list] | None = None) -> None:
         key = (pool, owner)
         if key in self.requests:
             self.problems.append(Problem(owner, pool, f"{owner!r} asks for a {pool} address twice",
-                                         "give each owner a unique name"))
+                                         "give each owner a unique name", src))
             return
-        self.requests[key] = Request(pool, owner, parent, pin, where)
+        self.requests[key] = Request(pool, owner, parent, pin, src)
 
     def _order(self) -> list[str]:
         order: list[str] = []
@@ -138,7 +139,7 @@ class AddressPlan:
                 self.problems.append(Problem(name, name, f"pool {name} is within unknown pool {pool.within!r}",
                                              f"use one of {', '.join(self.pools)}"))
         self._check_pool_overlaps()
-        # one space per top-level pool; sub-pools share their parent allocation's space
+        self._pins = self._check_pins()
         by_pool: dict[str, list[Request]] = {}
         for req in self.requests.values():
             by_pool.setdefault(req.pool, []).append(req)
@@ -152,16 +153,16 @@ class AddressPlan:
                 space = self._space(spaces, allocated, pname, pool, req)
                 if space is None:
                     continue
+                if req.pin and req.owner in self._bad_pins:
+                    continue
                 if req.pin:
                     s, n = _net(req.pin)
-                    other = space.clash(s, s + n) if space.start <= s < space.start + space.size else None
-                    other = other or self._global_clash(spaces, space, s, s + n)
-                    if other:
-                        self.problems.append(Problem(req.owner, pname, f"pinned {req.pin} of {req.owner} "
-                                                     f"overlaps {other}", "change one of the two pins"))
+                    if pool.within and not (space.start <= s and s + n <= space.start + space.size):
+                        self.problems.append(Problem(req.owner, pname, f"pinned {req.pin} of {req.owner} lies "
+                                                     f"outside its {pool.within} {req.parent}",
+                                                     "pin an address inside the container", req.src))
                         continue
-                    space.take(s, s + n, req.owner)
-                    allocated[(pname, req.owner)] = (s, n)
+                    allocated[(pname, req.owner)] = (s, n)  # already reserved in the space
                     continue
                 old = locked.get(req.owner)
                 if old is not None:
@@ -188,11 +189,53 @@ class AddressPlan:
                     continue
                 space.take(s2, s2 + block, req.owner)
                 allocated[(pname, req.owner)] = (s2, block)
+        self._check_overlaps(allocated)
         out: dict[str, dict[str, str]] = {}
         for (pname, owner), (s, n) in allocated.items():
             out.setdefault(pname, {})[owner] = _fmt(s, 32 - (n.bit_length() - 1))
         self.result = out
         return out
+
+    def _check_pins(self) -> list[tuple[int, int, Request]]:
+        """Pins must not overlap each other (unless one is the other's container)."""
+        pins = sorted(((*_net(r.pin), r) for r in self.requests.values() if r.pin),
+                      key=lambda x: (x[0], -x[1]))
+        out: list[tuple[int, int, Request]] = []
+        self._bad_pins: set[str] = set()
+        for s, n, req in pins:
+            for s2, n2, other in out:
+                contains = self.pools[req.pool].within == other.pool and req.parent == other.owner
+                if s < s2 + n2 and s2 < s + n and not contains:
+                    self.problems.append(Problem(req.owner, req.pool, f"pinned {req.pin} of {req.owner} overlaps "
+                                                 f"pinned {other.pin} of {other.owner}",
+                                                 "change one of the two pins", req.src))
+                    self._bad_pins.add(req.owner)
+                    break
+            else:
+                out.append((s, n, req))
+        return out
+
+    def _check_overlaps(self, allocated: dict[tuple[str, str], tuple[int, int]]) -> None:
+        """Any two allocations may overlap only when one is the container of the other."""
+        items = sorted(((s, -n, pname, owner) for (pname, owner), (s, n) in allocated.items()))
+        stack: list[tuple[int, str, str]] = []  # (end, pool, owner)
+        reported: set[tuple[str, str]] = set()
+        for s, neg, pname, owner in items:
+            while stack and stack[-1][0] <= s:
+                stack.pop()
+            if stack:
+                end, opool, oowner = stack[-1]
+                req = self.requests.get((pname, owner))
+                parent_ok = self.pools[pname].within == opool and req is not None and req.parent == oowner
+                if req is not None and (self.pools[pname].within, req.parent) in reported:
+                    parent_ok = True  # its container's overlap is already reported
+                if not parent_ok and (pname, owner) not in reported and (opool, oowner) not in reported:
+                    reported.add((pname, owner))
+                    self.problems.append(Problem(owner, pname, f"{_fmt(s, 32 - ((-neg).bit_length() - 1))} "
+                                                 f"of {owner} ({pname}) overlaps {oowner} ({opool})",
+                                                 "change the pin, or the pool, so the two do not overlap",
+                                                 req.src if req and req.pin else None))
+            stack.append((s - neg, pname, owner))
 
     def _space(self, spaces: dict, allocated: dict, pname: str, pool: Pool, req: Request) -> _Space | None:
         if pool.within is None:
@@ -200,7 +243,7 @@ class AddressPlan:
             if key not in spaces:
                 assert pool.prefix is not None
                 s, n = _net(pool.prefix)
-                spaces[key] = _Space(s, n)
+                spaces[key] = self._with_pins(_Space(s, n), None, None)
             return spaces[key]
         parent = allocated.get((pool.within, req.parent or ""))
         if parent is None:
@@ -211,18 +254,18 @@ class AddressPlan:
             return None
         key = (pool.within, req.parent)
         if key not in spaces:
-            spaces[key] = _Space(parent[0], parent[1])
+            spaces[key] = self._with_pins(_Space(parent[0], parent[1]), pool.within, req.parent)
         return spaces[key]
 
-    def _global_clash(self, spaces: dict, mine: _Space, s: int, e: int) -> str | None:
-        for (pname, parent), space in spaces.items():
-            if space is mine or parent is not None:
+    def _with_pins(self, space: _Space, container_pool: str | None, container_owner: str | None) -> _Space:
+        """Reserve, in a new space, the pins of its level (top-level pools, or one container's sub-pools)."""
+        for s, n, req in self._pins:
+            level = self.pools[req.pool].within
+            if level != container_pool or (container_pool and req.parent != container_owner):
                 continue
-            if space.start < e and s < space.start + space.size:
-                hit = space.clash(s, e)
-                if hit:
-                    return hit
-        return None
+            if space.start < s + n and s < space.start + space.size and not space.clash(s, s + n):
+                space.take(s, s + n, req.owner)
+        return space
 
     def _check_pool_overlaps(self) -> None:
         tops = sorted((_net(p.prefix) + (n,) for n, p in self.pools.items() if p.prefix))

@@ -77,6 +77,20 @@ def _model_fields(model: type[BaseModel], path: Sequence[Any]) -> list[str]:
     return [f.alias or name for name, f in fields.items()]
 
 
+def _field_description(model: type[BaseModel], loc: Sequence[Any]) -> str:
+    current: Any = model
+    for step in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            current = _inner_model(current, skip_outer=True)
+            continue
+        info = fields.get(step)
+        current = info.annotation if info else None
+    current = _inner_model(current) if current is not None else None
+    info = getattr(current, "model_fields", {}).get(loc[-1]) if current is not None else None
+    return (info.description or "") if info else ""
+
+
 def _inner_model(annotation: Any, skip_outer: bool = False) -> Any:
     """The pydantic model inside an annotation such as `list[X]`, `dict[str, X]` or `X | None`."""
     if not skip_outer and isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -101,6 +115,7 @@ _HINTS = {
     "greater_than_equal": "use a larger number",
     "less_than_equal": "use a smaller number",
     "too_short": "add at least one entry",
+    "value_error": "correct the value as the message says",
 }
 
 
@@ -119,6 +134,10 @@ def validation_diagnostics(exc: ValidationError, model: type[BaseModel], src: So
         else:
             message = err["msg"].removeprefix("Value error, ")
             hint = _HINTS.get(kind, "see `countynet schema` for what this key takes")
+            if kind == "missing":
+                desc = _field_description(model, loc)
+                hint = desc if desc and desc.startswith("every") else (
+                    f"add `{loc[-1]}:`" + (f" ({desc})" if desc else ""))
             if kind == "literal_error":
                 hint = message
                 message = f"value {err.get('input')!r} is not allowed"

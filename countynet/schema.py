@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case name: a-z, 0-9, -")]
 Platform = Literal["huawei_vrp", "h3c_comware", "cisco_ios", "linux"]
@@ -188,12 +188,14 @@ class Hardware(Strict):
     loopback_name: str = Field("LoopBack0", description="name of the loopback interface")
     vlan_if: str = Field("", description="SVI name with {n}, e.g. Vlanif{n}; empty if none")
 
-    @model_validator(mode="after")
-    def _os_fits(self) -> Hardware:
-        if self.os not in PLATFORM_OS[self.platform]:
-            raise ValueError(f"os {self.os!r} does not run on platform {self.platform!r}; "
-                             f"choose one of {sorted(PLATFORM_OS[self.platform])}")
-        return self
+    @field_validator("os")
+    @classmethod
+    def _os_fits(cls, v: str, info: ValidationInfo) -> str:
+        platform = info.data.get("platform")
+        if platform and v not in PLATFORM_OS[platform]:
+            raise ValueError(f"os {v!r} does not run on platform {platform!r}; "
+                             f"choose one of {sorted(PLATFORM_OS[platform])}")
+        return v
 
 
 class Kit(Strict):
@@ -329,7 +331,9 @@ class UnitsFile(Strict):
 class Village(Strict):
     id: Name
     name_zh: str = ""
-    attach: Literal["leased", "vpn"]
+    attach: Literal["leased", "vpn"] = Field(description=(
+        "every village needs an uplink: attach: leased (line to the township) or attach: vpn "
+        "(IPsec over broadband)"))
     kit: Name | None = None
     source: Source = "placeholder"
 

@@ -118,15 +118,16 @@ class Builder:
         for i, d in enumerate(c.devices):
             dev = self.add_dev(d.name, d.role, d.kit, "centre", d.wave, ("centre", ["devices", i]))
             if d.role != "access_switch":
-                self.addr.request("loopback", d.name, pin=d.loopback)
+                self.addr.request("loopback", d.name, pin=d.loopback, src=("centre", ["devices", i, "loopback"]))
             else:
                 self.addr.request("zone_host", f"{d.name}", parent="management")
             dev.vlans = {}
         for i, s in enumerate(c.servers):
             self.add_dev(s.name, "server", s.kit, "centre", 0, ("centre", ["servers", i]))
-            self.addr.request("zone_host", s.name, parent=s.zone, pin=s.address)
+            self.addr.request("zone_host", s.name, parent=s.zone, pin=s.address,
+                              src=("centre", ["servers", i, "address"]))
         for i, z in enumerate(c.zones):
-            self.addr.request("centre_zone", z.name, pin=z.prefix)
+            self.addr.request("centre_zone", z.name, pin=z.prefix, src=("centre", ["zones", i, "prefix"]))
         seen: dict[str, int] = {}
         for i, link in enumerate(c.links):
             a, b = self.end(link.a), self.end(link.b)
@@ -139,7 +140,7 @@ class Builder:
                           ("centre", ["links", i]))
             self.link_add(lp)
             if lp.pool:
-                self.addr.request("p2p", lid, pin=link.prefix)
+                self.addr.request("p2p", lid, pin=link.prefix, src=("centre", ["links", i, "prefix"]))
         for i, s in enumerate(c.servers):
             self.link_add(LinkPlan(f"{s.name}--{s.switch}", End(s.name, None, "lan"), End(s.switch, None, "access"),
                                    "access", vlans=[self.zone_by_name[s.zone].vlan], src=("centre", ["servers", i])))
@@ -151,7 +152,7 @@ class Builder:
                          u.default_wave if unit.wave is None else unit.wave, ("units", ["units", i]),
                          unit=unit.id)
             self.addr.request("loopback", name)
-            self.addr.request("unit_lan", unit.id, pin=unit.lan_prefix)
+            self.addr.request("unit_lan", unit.id, pin=unit.lan_prefix, src=("units", ["units", i, "lan_prefix"]))
             lid = f"uplink:unit:{unit.id}"
             self.link_add(LinkPlan(lid, End(u.attach_to, None, "downlink"), End(name, None, "wan"), "routed",
                                    "p2p", area=area_id(t.county.routing.unit_area), src=("units", ["units", i]),
@@ -229,7 +230,8 @@ class Builder:
             for pr in plan.problems:
                 self.diag(self.devs[pr.pool].src if pr.pool in self.devs else ("county", []), pr.message, pr.hint)
         for pr in self.addr.problems:
-            self.col.add(self.t.diag("county", ["pools", pr.pool], pr.message, pr.hint))
+            src = pr.src or ("county", ["pools", pr.pool])
+            self.col.add(self.t.diag(src[0], src[1], pr.message, pr.hint))
 
     # ------------------------------------------------------------------ 3. intent
     def a(self, pool: str, owner: str) -> str:

@@ -117,6 +117,8 @@ def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         return None, [Diagnostic(name, line, col, "", f"YAML syntax error: {problem}",
                                  "check indentation, colons and quotes on this line and the one above")]
     except yaml.YAMLError as exc:

@@ -1,0 +1,41 @@
+"""Shared fixtures: the bundled topology, copies of it to edit, and skip helpers with printed reasons."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPOLOGY = ROOT / "topology"
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled Yongxin topology compiled once (validated model, intents, lock)."""
+    from countynet.pipeline import compile_topology
+
+    return compile_topology(TOPOLOGY)
+
+
+@pytest.fixture()
+def topo_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled topology (as tmp/topology) that a test may edit."""
+    dst = tmp_path / "topology"
+    shutil.copytree(TOPOLOGY, dst)
+    return dst
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces); CI runs as root")
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
