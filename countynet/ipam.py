@@ -143,43 +143,29 @@ class AddressPlan:
         by_pool: dict[str, list[Request]] = {}
         for req in self.requests.values():
             by_pool.setdefault(req.pool, []).append(req)
+        # Phase A: pins and locked entries of every pool first, so that no new allocation (in any pool
+        # sharing a space) can take a place that a locked owner already holds.
+        pending: dict[str, list[Request]] = {}
         for pname in self._order():
             pool = self.pools[pname]
-            reqs = by_pool.get(pname, [])
+            for req in sorted(by_pool.get(pname, []), key=lambda r: r.owner):
+                space = self._space(spaces, allocated, pname, pool, req, quiet=True)
+                if space is None or not self._keep(space, allocated, pool, pname, req):
+                    pending.setdefault(pname, []).append(req)
+        # Phase B: everything else, in pool order (containers before their sub-pools), lowest free first.
+        for pname in self._order():
+            pool = self.pools[pname]
             block = 1 << (32 - pool.length)
-            locked = self.lock.get(pname, {})
-            pending: list[Request] = []
-            for req in sorted(reqs, key=lambda r: r.owner):
+            fresh = []
+            for req in pending.get(pname, []):
                 space = self._space(spaces, allocated, pname, pool, req)
                 if space is None:
                     continue
-                if req.pin and req.owner in self._bad_pins:
-                    continue
+                if not self._keep(space, allocated, pool, pname, req):
+                    fresh.append((req, space))
+            for req, space in fresh:
                 if req.pin:
-                    s, n = _net(req.pin)
-                    if pool.within and not (space.start <= s and s + n <= space.start + space.size):
-                        self.problems.append(Problem(req.owner, pname, f"pinned {req.pin} of {req.owner} lies "
-                                                     f"outside its {pool.within} {req.parent}",
-                                                     "pin an address inside the container", req.src))
-                        continue
-                    allocated[(pname, req.owner)] = (s, n)  # already reserved in the space
-                    continue
-                old = locked.get(req.owner)
-                if old is not None:
-                    try:
-                        s, n = _net(old)
-                    except ValueError:
-                        s, n = -1, 0
-                    if n == block and space.start <= s and s + n <= space.start + space.size and not \
-                            space.clash(s, s + n):
-                        space.take(s, s + n, req.owner)
-                        allocated[(pname, req.owner)] = (s, n)
-                        continue
-                pending.append(req)
-            for req in pending:
-                space = self._space(spaces, allocated, pname, pool, req)
-                if space is None:
-                    continue
+                    continue  # a pin that could not be kept has already been reported
                 s2 = space.first_free(block, pool.reserve_first)
                 if s2 is None:
                     where = f"{pool.within} block of {req.parent}" if pool.within else pool.prefix
@@ -195,6 +181,36 @@ class AddressPlan:
             out.setdefault(pname, {})[owner] = _fmt(s, 32 - (n.bit_length() - 1))
         self.result = out
         return out
+
+    def _keep(self, space: _Space, allocated: dict, pool: Pool, pname: str, req: Request) -> bool:
+        """Place a pinned or locked request where it was; False when it must be allocated afresh."""
+        if (pname, req.owner) in allocated:
+            return True
+        if req.pin:
+            if req.owner in self._bad_pins:
+                return True  # reported; leave it out
+            s, n = _net(req.pin)
+            if pool.within and not (space.start <= s and s + n <= space.start + space.size):
+                self._bad_pins.add(req.owner)
+                self.problems.append(Problem(req.owner, pname, f"pinned {req.pin} of {req.owner} lies "
+                                             f"outside its {pool.within} {req.parent}",
+                                             "pin an address inside the container", req.src))
+                return True
+            allocated[(pname, req.owner)] = (s, n)  # already reserved in the space by _with_pins
+            return True
+        old = self.lock.get(pname, {}).get(req.owner)
+        if old is None:
+            return False
+        try:
+            s, n = _net(old)
+        except ValueError:
+            return False
+        block = 1 << (32 - pool.length)
+        if n == block and space.start <= s and s + n <= space.start + space.size and not space.clash(s, s + n):
+            space.take(s, s + n, req.owner)
+            allocated[(pname, req.owner)] = (s, n)
+            return True
+        return False
 
     def _check_pins(self) -> list[tuple[int, int, Request]]:
         """Pins must not overlap each other (unless one is the other's container)."""
@@ -237,7 +253,8 @@ class AddressPlan:
                                                  req.src if req and req.pin else None))
             stack.append((s - neg, pname, owner))
 
-    def _space(self, spaces: dict, allocated: dict, pname: str, pool: Pool, req: Request) -> _Space | None:
+    def _space(self, spaces: dict, allocated: dict, pname: str, pool: Pool, req: Request,
+               quiet: bool = False) -> _Space | None:
         if pool.within is None:
             key = (pname, None)
             if key not in spaces:
@@ -247,6 +264,8 @@ class AddressPlan:
             return spaces[key]
         parent = allocated.get((pool.within, req.parent or ""))
         if parent is None:
+            if quiet:
+                return None
             if req.parent is not None and (pool.within, req.parent) in self.requests:
                 return None  # the parent itself failed; its problem is already reported
             self.problems.append(Problem(req.owner, pname, f"{req.owner} needs a {pool.within} block of "

@@ -2,8 +2,10 @@
 
 The lab configures every namespace from the `linux` rendering of an intent, so a Huawei core or a Cisco
 city edge first becomes a Linux router: platform linux, Linux interface names (<= 15 chars), switching
-collapsed (access/trunk/LAG ports vanish: the lab's bridges do the L2 work), loopback on `lo`, VRRP
-dropped (the lab puts the virtual address on the group's master). The name map (original -> Linux) is
+collapsed (access/trunk/LAG ports vanish: the lab's bridges do the L2 work), loopback on `lo`, LAN SVIs
+become `br<vlan>` (the linux templates' convention), routed ports and transit SVIs `e0`, `e1`, ...; VRRP
+dropped (the lab puts the virtual address on the group's master); route-based IPsec tunnels dropped (IPsec
+is policy-based on Linux, so routes through them go too). The name map (original -> Linux) is
 kept for reports.
 """
 
@@ -34,11 +36,10 @@ def vrrp_masters(intents: Mapping[str, DeviceIntent], scope: Collection[str]) ->
     return {vip: host for vip, (_, host) in best.items()}
 
 
-def linux_names(d: DeviceIntent, scope: Collection[str] | None = None, kernel_esp: bool = True) -> dict[str, str]:
+def linux_names(d: DeviceIntent, scope: Collection[str] | None = None) -> dict[str, str]:
     """Original -> Linux interface name for the interfaces the Linux box keeps."""
     names: dict[str, str] = {}
     n = 0
-    t = 0
     for i in d.interfaces:
         if i.kind in L2_KINDS:
             continue
@@ -47,21 +48,19 @@ def linux_names(d: DeviceIntent, scope: Collection[str] | None = None, kernel_es
         if i.kind == "loopback":
             names[i.name] = "lo"
         elif i.kind == "tunnel":
-            if kernel_esp:
-                names[i.name] = f"tun{t}"
-                t += 1
+            continue  # IPsec runs policy-based on Linux (kernel XFRM or kernel-libipsec): no tunnel device
         elif i.kind == "svi" and not i.peer:
-            names[i.name] = f"vlan{i.vlan}"
+            names[i.name] = f"br{i.vlan}"
         else:
             names[i.name] = f"e{n}"
             n += 1
     return names
 
 
-def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None, kernel_esp: bool = True,
+def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None,
                   masters: Mapping[str, str] | None = None) -> Linuxified:
     """The Linux intent, its interface name map and the VRRP addresses this box holds."""
-    names = linux_names(d, scope, kernel_esp)
+    names = linux_names(d, scope)
     ifs: list[Interface] = []
     vips: dict[str, str] = {}
     for i in d.interfaces:
@@ -101,6 +100,6 @@ def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None, kernel_
     return Linuxified(DeviceIntent.model_validate(intent.model_dump()), names, vips)
 
 
-def linuxify(intent: DeviceIntent, scope: Collection[str] | None = None, kernel_esp: bool = True) -> DeviceIntent:
+def linuxify(intent: DeviceIntent, scope: Collection[str] | None = None) -> DeviceIntent:
     """The intent of the Linux box that emulates `intent` (see linuxify_full for the name map)."""
-    return linuxify_full(intent, scope, kernel_esp).intent
+    return linuxify_full(intent, scope).intent

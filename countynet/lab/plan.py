@@ -151,7 +151,7 @@ def build(intents: Mapping[str, DeviceIntent], scope: Collection[str], kernel_es
     """The whole plan for `scope` (hostnames)."""
     hosts = sorted(scope)
     masters = vrrp_masters(intents, hosts)
-    devs = {h: linuxify_full(intents[h], hosts, kernel_esp, masters) for h in hosts}
+    devs = {h: linuxify_full(intents[h], hosts, masters) for h in hosts}
     plan = LabPlan(hosts, kernel_esp, devs)
     mgmt = MGMT_NET.network_address + 2
     for k, h in enumerate(hosts):
@@ -224,7 +224,9 @@ def _expect_ospf(plan: LabPlan, h1: str, i1: Interface, h2: str, i2: Interface) 
 def _segment(plan: LabPlan, intents: Mapping[str, DeviceIntent], vlan: int, eps: list[tuple[str, str]],
              l2hosts: set[str]) -> None:
     ifs = {(h, n): intents[h].interface(n) for h, n in eps}
-    zone = next((i.zone for i in ifs.values() if i.kind == "svi" and i.zone), None)
+    lans = sorted((i for i in ifs.values() if i.kind == "svi" and i.zone and i.zone != "device-mgmt"
+                   and i.address), key=lambda i: i.vrrp is None)
+    zone = lans[0].zone if lans else None
     vrrp = any(i.vrrp for i in ifs.values())
     lnames = {(h, n): plan.devices[h].names[n] for h, n in eps}
     if len(eps) == 2 and not zone and not vrrp:
@@ -254,7 +256,7 @@ def _segment(plan: LabPlan, intents: Mapping[str, DeviceIntent], vlan: int, eps:
                 _expect_ospf(plan, a[0], ifs[a], b[0], ifs[b])
     if not zone:
         return
-    svi = next(i for i in ifs.values() if i.kind == "svi" and i.zone and i.address)
+    svi = lans[0]
     net = ipaddress.IPv4Interface(svi.address).network
     used = {ipaddress.IPv4Interface(i.address).ip for i in ifs.values() if i.address}
     used |= {ipaddress.IPv4Address(i.vrrp.vip) for i in ifs.values() if i.vrrp}
@@ -265,7 +267,7 @@ def _segment(plan: LabPlan, intents: Mapping[str, DeviceIntent], vlan: int, eps:
     plan.ports.append(Port(bns, bname, f"p{vlan}x{k}", pns, "eth0"))
     plan.addrs.append(Addr(pns, "eth0", f"{addr}/{net.prefixlen}"))
     plan.routes.append(Route(pns, "0.0.0.0/0", gw))
-    owner_dev = next((h for h, n in eps if ifs[(h, n)].kind == "svi"), owner)
+    owner_dev = next(h for h, n in eps if ifs[(h, n)] is svi)
     plan.probes.append(Probe(pns, zone, f"{addr}/{net.prefixlen}", gw, owner_dev))
 
 

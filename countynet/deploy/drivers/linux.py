@@ -1,0 +1,193 @@
+"""Linux (FRR, nftables, strongSwan) driver: managed files, applied with an on-device watchdog.
+
+Apply = stage the new files and keep the old ones on the device (secrets never travel back), write
+`apply.sh` / `rollback.sh`, arm a watchdog (`setsid` shell: sleep <timer>; unless `confirmed` exists,
+restore the old files and re-apply them), then install the new files and run each file's apply command
+(FRR reload, `nft -f`, `swanctl --load-all`). Confirm = touch `confirmed` and kill the watchdog's process
+group. A dropped session leaves the watchdog armed: the device restores itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import posixpath
+import re
+import shlex
+from typing import Any
+
+from countynet.deploy.drivers.base import Driver, Rejected
+
+DEFAULT_APPLY = {
+    "etc/frr/frr.conf": "/usr/lib/frr/frr-reload.py --reload {path}",
+    "etc/nftables.conf": "nft -f {path}",
+    "etc/swanctl/swanctl.conf": "swanctl --load-all --file {path}",
+}
+CHUNK = 2400
+ABSENT = "__COUNTYNET_ABSENT__"
+
+
+class LinuxDriver(Driver):
+    kind = "files"
+
+    def __init__(self, target: Any, conn: Any):
+        super().__init__(target, conn)
+        self.root = str(target.data.get("config_root") or "/")
+        self.state = str(target.data.get("state_dir") or "/var/lib/countynet/deploy")
+        self.apply_cmds = {**DEFAULT_APPLY, **(target.data.get("apply_commands") or {})}
+        self.vtysh = str(target.data.get("vtysh") or "vtysh")
+        self.paths: list[str] = []
+
+    def sh(self, command: str, timeout: float | None = None) -> tuple[str, int]:
+        out: str = self.conn.send_command(f"{command}; echo __RC=$?", read_timeout=timeout or self.t.command_timeout,
+                                          strip_prompt=True, strip_command=True)
+        m = list(re.finditer(r"__RC=(\d+)", out))
+        rc = int(m[-1].group(1)) if m else 255
+        return (out[:m[-1].start()] if m else out), rc
+
+    def dev(self, rel: str) -> str:
+        return posixpath.join(self.root, rel)
+
+    def upload(self, dest: str, text: str) -> None:
+        data = base64.b64encode(text.encode()).decode()
+        q = shlex.quote(dest)
+        self.sh(f"mkdir -p {shlex.quote(posixpath.dirname(dest))} && : > {q}.part")
+        for i in range(0, len(data), CHUNK):
+            _, rc = self.sh(f"printf %s {data[i:i + CHUNK]} >> {q}.b64" if i else f"printf %s {data[:CHUNK]} > {q}.b64")
+            if rc:
+                raise RuntimeError(f"cannot write {dest} on the device")
+        _, rc = self.sh(f"base64 -d {q}.b64 > {q}.part && rm -f {q}.b64 && mv {q}.part {q}")
+        if rc:
+            raise RuntimeError(f"cannot write {dest} on the device")
+
+    def fetch_running(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        if not self.paths:
+            return out
+        names = " ".join(shlex.quote(p) for p in self.paths)
+        text, _ = self.sh(f"cd {shlex.quote(self.root)} && for f in {names}; do echo \"@@F $f\"; "
+                          f"if [ -f \"$f\" ]; then base64 -w0 \"$f\"; echo; else echo {ABSENT}; fi; done",
+                          timeout=max(self.t.command_timeout, 60))
+        current = None
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("@@F ") and line[4:] in self.paths:
+                current = line[4:]
+                continue
+            if current is not None and current not in out:
+                out[current] = None if line == ABSENT else base64.b64decode(line).decode()
+        for p in self.paths:
+            out.setdefault(p, None)
+        return out
+
+    def _apply_line(self, rel: str) -> str:
+        cmd = self.apply_cmds.get(rel)
+        return cmd.format(path=shlex.quote(self.dev(rel)), root=shlex.quote(self.root)) if cmd else ""
+
+    def _scripts(self, rels: list[str]) -> tuple[str, str]:
+        s = self.state
+        apply = ["#!/bin/sh", "# countynet: install the new files and apply them; stop at the first refusal"]
+        back = ["#!/bin/sh", "# countynet: restore the files saved before the change and apply them"]
+        for rel in rels:
+            dst, new, prev = (shlex.quote(x) for x in (self.dev(rel), f"{s}/new/{rel}", f"{s}/prev/{rel}"))
+            apply.append(f"mkdir -p $(dirname {dst}) && cp {new} {dst} || exit 3")
+            line = self._apply_line(rel)
+            if line:
+                apply.append(f"if ! out=$({line} 2>&1); then echo \"@@REJECTED {rel}: $out\"; exit 4; fi")
+            back.append(f"if [ -e {prev}.absent ]; then rm -f {dst}; else cp -p {prev} {dst}; fi")
+            if line:
+                back.append(f"[ -e {dst} ] && {{ {line} || echo \"@@RESTORE-FAILED {rel}\"; }}")
+        back.append(f"touch {shlex.quote(s + '/rolledback')}")
+        return "\n".join(apply) + "\n", "\n".join(back) + "\n"
+
+    def apply(self, change: dict[str, str], timer: int) -> str:
+        s = shlex.quote(self.state)
+        rels = sorted(change)
+        self.sh(f"mkdir -p {s} && rm -rf {s}/new {s}/prev {s}/confirmed {s}/rolledback && mkdir -p {s}/new {s}/prev")
+        for rel in rels:
+            self.upload(f"{self.state}/new/{rel}", change[rel])
+            src, prev = shlex.quote(self.dev(rel)), shlex.quote(f"{self.state}/prev/{rel}")
+            _, rc = self.sh(f"mkdir -p $(dirname {prev}) && if [ -e {src} ]; then cp -p {src} {prev}; "
+                            f"else touch {prev}.absent; fi")
+            if rc:
+                raise RuntimeError(f"cannot keep the previous {rel} on the device")
+        apply_sh, back_sh = self._scripts(rels)
+        self.upload(f"{self.state}/apply.sh", apply_sh)
+        self.upload(f"{self.state}/rollback.sh", back_sh)
+        watchdog = (f"#!/bin/sh\necho $$ > {s}/watchdog.pid\nsleep {int(timer)}\n"
+                    f"[ -e {s}/confirmed ] || sh {s}/rollback.sh > {s}/rollback.log 2>&1\n")
+        self.upload(f"{self.state}/watchdog.sh", watchdog)
+        _, rc = self.sh(f"setsid -f sh {s}/watchdog.sh > /dev/null 2>&1 < /dev/null; "
+                        f"for i in 1 2 3 4 5 6 7 8 9 10; do [ -s {s}/watchdog.pid ] && break; sleep 0.1; done; "
+                        f"[ -s {s}/watchdog.pid ]")
+        if rc:
+            raise RuntimeError("cannot arm the rollback watchdog on the device")
+        out, rc = self.sh(f"sh {s}/apply.sh")
+        if rc:
+            m = re.search(r"@@REJECTED (.*)", out, flags=re.S)
+            raise Rejected(m.group(1).split(":")[0] if m else "apply.sh", m.group(1) if m else out)
+        return out
+
+    def _disarm(self) -> str:
+        s = shlex.quote(self.state)
+        out, _ = self.sh(f"touch {s}/confirmed; [ -s {s}/watchdog.pid ] && kill -TERM -- -$(cat {s}/watchdog.pid) "
+                         f"2>/dev/null; rm -f {s}/watchdog.pid; true")
+        return out
+
+    def confirm(self) -> str:
+        out = self._disarm()
+        s = shlex.quote(self.state)
+        return out + self.sh(f"rm -rf {s}/prev {s}/new")[0]
+
+    def abort(self, previous: Any) -> str:
+        out = self._disarm()
+        s = shlex.quote(self.state)
+        text, rc = self.sh(f"sh {s}/rollback.sh")
+        if rc or "@@RESTORE-FAILED" in text:
+            raise RuntimeError(f"rollback script reported: {text.strip()[-200:]}")
+        return out + text
+
+    def push_plain(self, change: dict[str, str]) -> str:
+        out = ""
+        for rel in sorted(change):
+            self.upload(self.dev(rel), change[rel])
+            line = self._apply_line(rel)
+            if line:
+                text, rc = self.sh(line)
+                if rc:
+                    raise Rejected(rel, text)
+                out += text
+        return out
+
+    def save(self) -> str:
+        return self.sh("sync")[0]
+
+    def ospf_full(self) -> int:
+        text, rc = self.sh(f"{self.vtysh} -c 'show ip ospf neighbor json'")
+        if rc:
+            return 0
+        try:
+            data = json.loads(text[text.index("{"):])
+        except ValueError:
+            return 0
+        n = 0
+        for entries in (data.get("neighbors") or {}).values():
+            for e in entries if isinstance(entries, list) else [entries]:
+                state = str(e.get("nbrState") or e.get("state") or "")
+                n += state.startswith("Full")
+        return n
+
+    def bgp_established(self) -> set[str]:
+        text, rc = self.sh(f"{self.vtysh} -c 'show bgp summary json'")
+        if rc:
+            return set()
+        try:
+            data = json.loads(text[text.index("{"):])
+        except ValueError:
+            return set()
+        peers = (data.get("ipv4Unicast") or {}).get("peers") or {}
+        return {p for p, v in peers.items() if v.get("state") == "Established"}
+
+    def ping(self, address: str) -> bool:
+        _, rc = self.sh(f"ping -c 2 -W 1 {shlex.quote(address)} > /dev/null 2>&1")
+        return rc == 0

@@ -1,0 +1,79 @@
+"""Linux rendering of a lab device, and the lab-only adjustments applied on top of it.
+
+`render_linux` renders every file of the linux capability entry with countynet's own templates; a file
+whose template is missing comes from `stopgap` (and is reported). `lab_frr` applies the lab's fast OSPF
+timers (hello 1 / dead 4, SPF and LSA throttling) to the rendered frr.conf: lab only, never the intent.
+`resolve_secrets` swaps `${secret:name}` placeholders for lab-generated values (kept in the lab dir).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as pysecrets
+from pathlib import Path
+
+import jinja2
+
+from countynet.intent import DeviceIntent
+from countynet.lab.stopgap import STOPGAP
+from countynet.render import SECRET_PATTERN, capabilities, environment
+
+
+def render_linux(d: DeviceIntent) -> tuple[dict[str, str], list[str]]:
+    """Files of the linux rendering, and the names of those produced by the stop-gap generator."""
+    env = environment()
+    spec = capabilities()["linux"]
+    out: dict[str, str] = {}
+    gap: list[str] = []
+    for fname, parts in spec.files.items():
+        try:
+            text = "".join(env.get_template(p if "/" in p else f"{p}/linux.j2").render(d=d) for p in parts)
+        except jinja2.TemplateNotFound:
+            if fname not in STOPGAP:
+                continue
+            text = STOPGAP[fname](d)
+            gap.append(fname)
+        if text.strip():
+            out[fname] = text
+    return out, gap
+
+
+_OSPF_IF = re.compile(r"^\s*ip ospf (hello-interval|dead-interval)\b.*$")
+_OSPF_TIMERS = re.compile(r"^\s*timers (throttle spf|throttle lsa|lsa min-arrival)\b.*$")
+
+
+def lab_frr(text: str) -> str:
+    """frr.conf for the lab: fast timers on every interface block and in `router ospf`, no version lines."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("frr version", "frr defaults")) or _OSPF_IF.match(line) or _OSPF_TIMERS.match(line):
+            continue
+        out.append(line)
+        if line.startswith("interface ") and " lo" not in line:
+            out += [" ip ospf hello-interval 1", " ip ospf dead-interval 4"]
+        elif re.match(r"^router ospf\b", line):
+            out += [" timers throttle spf 0 50 500", " timers lsa min-arrival 0", " timers throttle lsa all 0"]
+    return "\n".join(out) + "\n"
+
+
+class Secrets:
+    """Lab-only secret values, generated on first use and kept in <lab>/secrets.json (mode 600)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+
+    def resolve(self, text: str) -> str:
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in self.values:
+                self.values[name] = pysecrets.token_urlsafe(24)
+            return self.values[name]
+
+        return re.sub(SECRET_PATTERN, sub, text)
+
+    def save(self) -> None:
+        self.path.touch(mode=0o600, exist_ok=True)
+        self.path.chmod(0o600)
+        self.path.write_text(json.dumps(self.values))

@@ -1,0 +1,69 @@
+"""Round-trip parser for H3C Comware 7 configurations.
+
+Comware prints global commands with one leading space (` sysname X`, ` ip route-static ...`) and uses
+its own keywords (`port access vlan`, `port trunk permit vlan`, `port link-aggregation group`,
+`acl advanced`, `interface TunnelN mode ipsec`); the TTP template below reads exactly that, and the
+shared helpers of the Huawei parser turn the result into facts the way the device would.
+"""
+
+from __future__ import annotations
+
+from countynet.intent import DeviceIntent
+from countynet.roundtrip import Facts
+from countynet.roundtrip.huawei_vrp import build_facts, pick_file, run_ttp
+
+TEMPLATE = """
+<vars>
+ACTION = "permit|deny"
+</vars>
+
+<group name="hostname">
+ sysname {{ hostname }}
+</group>
+
+<group name="vlan_batch">
+vlan {{ spec | ORPHRASE }}
+</group>
+
+<group name="interfaces">
+interface {{ name | _start_ }}
+interface {{ name | _start_ }} mode {{ mode }}
+ ip address {{ ip | IP }} {{ mask | IP }}
+ port access vlan {{ access_vlan | DIGIT }}
+ port trunk permit vlan {{ trunk | ORPHRASE | joinmatches(" ") }}
+ port link-aggregation group {{ lag_id | DIGIT }}
+</group>
+
+<group name="ospf">
+ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
+<group name="areas">
+ area {{ area | IP }}
+<group name="networks">
+  network {{ net | IP }} {{ wildcard | IP }}
+</group>
+</group>
+</group>
+
+<group name="static">
+ ip route-static {{ net | IP }} {{ mask }} {{ rest | ORPHRASE }}
+</group>
+
+<group name="bgp">
+bgp {{ asn | DIGIT }}
+<group name="peers">
+ peer {{ address | IP }} as-number {{ remote_as | DIGIT }}
+</group>
+</group>
+
+<group name="acls">
+acl advanced {{ number | DIGIT }}
+ description {{ name | ORPHRASE }}
+<group name="rules">
+ rule {{ seq | DIGIT }} {{ action | re("ACTION") }} {{ rest | ORPHRASE }}
+</group>
+</group>
+"""
+
+
+def parse(files: dict[str, str], d: DeviceIntent) -> Facts:
+    return build_facts(run_ttp(pick_file(files, d), TEMPLATE), lambda n: f"Bridge-Aggregation{n}")

@@ -1,0 +1,268 @@
+"""Huawei VRP rendering: golden configs, ACL rendering from compiled filters, VRP5/VRP8 differences,
+secrets as placeholders only, determinism, and a syntax lint of every line of every rendered device."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+
+from countynet.intent import AclRule, DeviceIntent, Filter
+from countynet.render import SECRET_PATTERN, render_device
+from tests.update_golden import GOLDEN, golden_path
+
+PLATFORM = "huawei_vrp"
+
+IP = r"\d{1,3}(?:\.\d{1,3}){3}"
+SECRET = SECRET_PATTERN
+IFNAME = r"(?:LoopBack|Vlanif|Eth-Trunk|Tunnel|NULL|GigabitEthernet|XGigabitEthernet|10GE|100GE)[\d/]+"
+ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
+VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
+NAME = r"[A-Za-z0-9][\w.-]*"
+HASH = r"(?:sha1|sha2-256|sha2-384|sha2-512)"
+ENC = r"aes-(?:128|192|256)"
+
+# Every line of a rendered VRP configuration must match one of these (anchored) patterns.
+COMMON = [
+    r"#", r"return", rf"sysname {NAME}", r"clock timezone (?:BJ|UTC) (?:add|minus) \d\d:\d\d:\d\d",
+    r'header login information "[^"]+"', r"undo telnet server enable", r"dhcp enable",
+    rf"vlan batch {VLANS}", r"vlan \d+", rf" name {NAME}",
+    r"acl number \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
+    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR} destination {ADDR}"
+    r"(?: destination-port (?:eq \d+|range \d+ \d+))?(?: tcp-flag established)?",
+    rf"ip ip-prefix {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
+    rf"route-policy {NAME} permit node \d+", rf" if-match ip-prefix {NAME}",
+    rf"ip pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}", rf" excluded-ip-address {IP} {IP}",
+    r" lease day \d+ hour 0 minute 0", rf" dns-list {IP}(?: {IP})*",
+    r"ike proposal \d+", rf" encryption-algorithm {ENC}", r" dh group(?:5|14|15|16|19|20)",
+    rf" authentication-algorithm {HASH}", rf" integrity-algorithm hmac-{HASH}", rf" prf hmac-{HASH}",
+    rf"ipsec proposal {NAME}", r" transform esp", r" encapsulation-mode tunnel",
+    rf" esp authentication-algorithm {HASH}", rf" esp encryption-algorithm {ENC}",
+    rf"ike peer {NAME}", r" undo version [12]", rf" pre-shared-key cipher {SECRET}", r" ike-proposal \d+",
+    r" local-id-type fqdn", rf" local-id {NAME}", r" remote-id-type fqdn", rf" remote-id {NAME}",
+    rf" remote-address {IP}", r" dpd type periodic",
+    rf"ipsec profile {NAME}", rf" ike-peer {NAME}", rf" proposal {NAME}", r" pfs dh-group\d+",
+    rf"interface {IFNAME}", r" port link-type (?:access|trunk)", r" port default vlan \d+",
+    rf" port trunk allow-pass vlan {VLANS}", r" eth-trunk \d+", rf" ip address {IP} {IP}",
+    r" tunnel-protocol ipsec", rf" source {IFNAME}", rf" destination {IP}", rf" ipsec profile {NAME}",
+    r" ospf network-type p2p", r" ospf cost \d+", r" ospf timer (?:hello|dead) \d+",
+    rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
+    r" dhcp select (?:global|relay)", rf" dhcp relay server-ip {IP}", r" nat outbound \d+",
+    rf" nat server protocol (?:tcp|udp) global {IP} \d+ inside {IP} \d+", r" undo shutdown",
+    rf"ip route-static {IP} {IP} (?:{IP}|{IFNAME})(?: preference \d+)?(?: description \S.{{0,34}})?",
+    rf"ospf \d+ router-id {IP}", r" default-route-advertise", rf" silent-interface {IFNAME}",
+    rf" import-route (?:static|direct|bgp) route-policy {NAME}", rf" area {IP}", r"  stub(?: no-summary)?",
+    r"  nssa", rf"  abr-summary {IP} {IP}", rf"  network {IP} {IP}",
+    r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",
+    rf" peer {IP} connect-interface {IFNAME}", r" #", r" ipv4-family unicast", rf"  network {IP} {IP}",
+    rf"  peer {IP} enable", rf"  peer {IP} ip-prefix {NAME} (?:import|export)",
+    r"aaa", r" local-aaa-user wrong-password retry-interval \d+ retry-time \d+ block-time \d+",
+    rf" local-user {NAME} password irreversible-cipher {SECRET}", rf" local-user {NAME} service-type ssh",
+    r"stelnet server enable", r"ssh server-source all-interface", r"ssh server acl 2000",
+    r"ssh server cipher aes256_ctr aes128_ctr", r"ssh server hmac sha2_256",
+    rf"ssh user {NAME} authentication-type password", rf"ssh user {NAME} service-type stelnet",
+    r"user-interface vty 0 4", r" authentication-mode aaa", r" protocol inbound ssh", r" acl 2000 inbound",
+    r" idle-timeout \d+ 0", rf"ntp-service unicast-server {IP}", rf"ntp-service source-interface {IFNAME}",
+    r"info-center enable", rf"info-center loghost source {IFNAME}", rf"info-center loghost {IP} facility local7",
+    r"snmp-agent", r"snmp-agent sys-info version v3", r"undo snmp-agent sys-info version v1 v2c",
+    r"snmp-agent mib-view included iso-view iso",
+    r"snmp-agent group v3 nms-group privacy read-view iso-view notify-view iso-view acl 2000",
+    rf"snmp-agent usm-user v3 {NAME} group nms-group",
+    rf"snmp-agent usm-user v3 {NAME} authentication-mode sha2-256 cipher {SECRET}",
+    rf"snmp-agent usm-user v3 {NAME} privacy-mode aes256 cipher {SECRET}", rf"snmp-agent trap source {IFNAME}",
+    rf"snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
+    r"snmp-agent trap enable",
+]
+BY_OS = {
+    "vrp5": [r" mode lacp", r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
+             rf" local-user {NAME} privilege level \d+"],
+    "vrp8": [r" mode lacp-static", r" traffic-filter acl \d+ (?:inbound|outbound)", r" portswitch",
+             r" undo portswitch", rf" local-user {NAME} level \d+"],
+}
+
+
+def lint(text: str, os_name: str) -> list[str]:
+    """Lines matching none of the allowed command patterns of this VRP version."""
+    pats = [re.compile(p) for p in COMMON + BY_OS[os_name]]
+    return [f"{n}: {line!r}" for n, line in enumerate(text.splitlines(), 1)
+            if not any(p.fullmatch(line) for p in pats)]
+
+
+def config(d: DeviceIntent) -> str:
+    return render_device(d)[f"{d.hostname}.cfg"]
+
+
+def block(text: str, header: str) -> list[str]:
+    """The lines of one `#`-delimited section, starting with its header line."""
+    lines = text.splitlines()
+    start = lines.index(header)
+    end = next((n for n in range(start + 1, len(lines)) if lines[n] == "#"), len(lines))
+    return lines[start:end]
+
+
+@pytest.fixture(scope="module")
+def devices(bundled) -> dict[str, DeviceIntent]:
+    return {h: d for h, d in bundled.intents.items() if d.platform == PLATFORM}
+
+
+@pytest.mark.parametrize("host", GOLDEN[PLATFORM])
+def test_golden(bundled, host: str) -> None:
+    path = golden_path(PLATFORM, host)
+    assert path.exists(), f"{path} missing: run .venv/bin/python -m tests.update_golden"
+    want = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    got = config(bundled.intents[host]).splitlines(keepends=True)
+    if want != got:
+        diff = "".join(difflib.unified_diff(want, got, f"golden/{host}.cfg", f"rendered/{host}.cfg"))
+        pytest.fail(f"{host} differs from its golden config:\n{diff}\nIf the change is intended, run "
+                    ".venv/bin/python -m tests.update_golden and review `git diff tests/golden`.")
+
+
+def test_every_device_renders_lint_clean(devices) -> None:
+    assert {d.os for d in devices.values()} == {"vrp5", "vrp8"}
+    problems = {}
+    for host, d in devices.items():
+        text = config(d)
+        assert text.endswith("#\nreturn\n"), f"{host}: does not end with return"
+        assert f"sysname {host}\n" in text
+        bad = lint(text, d.os)
+        if bad:
+            problems[host] = bad[:5]
+    assert not problems, problems
+
+
+def test_lint_catches_typos(devices) -> None:
+    d = devices["yx-aonan-sw1"]
+    text = config(d)
+    assert lint(text, d.os) == []
+    for good, typo in ((" port default vlan", " port defualt vlan"), ("stelnet server enable", "stelnet enable"),
+                       (" ospf timer hello", " ospf timer helo"), ("vlan batch", "vlan bacth")):
+        assert good in text
+        assert lint(text.replace(good, typo, 1), d.os), typo
+    # a VRP8 keyword on a VRP5 device is a lint error too
+    assert lint(text.replace(" mode lacp", " mode lacp-static") + " traffic-filter acl 3001 inbound\n", "vrp5")
+
+
+def test_deterministic(bundled, devices) -> None:
+    from countynet.pipeline import compile_topology
+    from tests.conftest import TOPOLOGY
+
+    again = compile_topology(TOPOLOGY).intents
+    for host in GOLDEN[PLATFORM]:
+        assert config(devices[host]) == config(again[host])
+
+
+def test_secrets_are_placeholders_only(devices) -> None:
+    text = config(devices["yx-aonan-v03"])
+    found = set(re.findall(SECRET_PATTERN, text))
+    assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
+            "vpn-psk-aonan-v03"} <= found
+    for line in text.splitlines():
+        if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha|privacy-mode", line):
+            assert re.search(SECRET_PATTERN, line), line
+
+
+def test_management_hardening(devices) -> None:
+    d = devices["yx-core-1"]
+    text = config(d)
+    m = d.management
+    assert block(text, "user-interface vty 0 4") == [
+        "user-interface vty 0 4", " authentication-mode aaa", " protocol inbound ssh", " acl 2000 inbound",
+        f" idle-timeout {m.idle_timeout_minutes} 0"]
+    acl = block(text, "acl number 2000")
+    assert [f" rule {5 * (n + 1)} permit source {p.split('/')[0]} 0.0.0.255"
+            for n, p in enumerate(m.allowed_sources)] == acl[2:-1]
+    assert acl[-1] == " rule 1000 deny"
+    assert (f" local-aaa-user wrong-password retry-interval {m.lockout_minutes} retry-time {m.login_attempts} "
+            f"block-time {m.lockout_minutes}") in text
+    for u in m.users:
+        assert f" local-user {u.name} level {u.privilege}\n" in text  # VRP8 keyword
+    vrp5 = config(devices["yx-aonan-rt1"])
+    for u in m.users:
+        assert f" local-user {u.name} privilege level {u.privilege}\n" in vrp5
+    for t in (text, vrp5):
+        assert "telnet server enable" not in [line.strip() for line in t.splitlines()]
+        assert "v1" not in t.replace("undo snmp-agent sys-info version v1 v2c", "")
+        for s in m.syslog_servers:
+            assert f"info-center loghost {s} facility local7\n" in t
+        for s in m.ntp_servers:
+            assert f"ntp-service unicast-server {s}\n" in t
+        assert f"ntp-service source-interface {m.source_interface}\n" in t
+
+
+def test_vpn_spoke(devices) -> None:
+    d = devices["yx-aonan-v03"]
+    text = config(d)
+    peer = d.vpn.peers[0]
+    assert block(text, f"ike peer {peer.name}") == [
+        f"ike peer {peer.name}", " undo version 1", f" pre-shared-key cipher ${{secret:{peer.psk_secret}}}",
+        " ike-proposal 10", " local-id-type fqdn", f" local-id {peer.local_id}", " remote-id-type fqdn",
+        f" remote-id {peer.remote_id}", f" remote-address {peer.remote_address}", " dpd type periodic"]
+    assert block(text, "ike proposal 10")[1:] == [
+        " encryption-algorithm aes-256", " dh group14", " authentication-algorithm sha2-256",
+        " integrity-algorithm hmac-sha2-256", " prf hmac-sha2-256"]
+    tun = d.interface(peer.tunnel_interface)
+    assert block(text, f"interface {tun.name}")[2:] == [
+        f" ip address {tun.address.split('/')[0]} 255.255.255.252", " tunnel-protocol ipsec",
+        f" source {tun.tunnel.source}", f" destination {tun.tunnel.destination}",
+        f" ipsec profile {peer.name}", " undo shutdown"]
+    # the profile is defined before the tunnel that uses it
+    assert text.index(f"ipsec profile {peer.name}\n") < text.index(f"interface {tun.name}\n")
+
+
+def test_dhcp_pool_serves_exactly_the_range(devices) -> None:
+    d = devices["yx-aonan-v03"]
+    p = d.dhcp[0]
+    pool = block(config(d), f"ip pool {p.name}")
+    net = p.network.rsplit(".", 1)[0]
+    first, start, end = int(p.network.split("/")[0].rsplit(".", 1)[1]) + 1, *(
+        int(x.rsplit(".", 1)[1]) for x in (p.range_start, p.range_end))
+    assert f" excluded-ip-address {net}.{first} {net}.{start - 1}" in pool
+    assert f" gateway-list {p.gateway}" in pool
+    last = first + 2 ** (32 - int(p.network.split("/")[1])) - 3
+    if end < last:
+        assert f" excluded-ip-address {net}.{end + 1} {net}.{last}" in pool
+    else:
+        assert sum(line.startswith(" excluded-ip-address") for line in pool) == 1
+
+
+def with_filters(d: DeviceIntent, iface: str, number: int = 3001) -> DeviceIntent:
+    """The device with a compiled filter bound inbound on one interface (as the policy compiler will)."""
+    flt = Filter(name="village-lan-in", number=number, rules=[
+        AclRule(seq=5, action="permit", protocol="tcp", source="10.30.18.0/24", destination="10.30.0.4/32",
+                port_min=22, port_max=22, remark="management ssh"),
+        AclRule(seq=10, action="permit", protocol="udp", source="0.0.0.0/0", destination="10.30.16.10/32",
+                port_min=53, port_max=53),
+        AclRule(seq=15, action="permit", protocol="tcp", source="10.30.16.0/24", destination="0.0.0.0/0",
+                established=True),
+        AclRule(seq=20, action="permit", protocol="tcp", source="10.30.129.64/28", destination="10.30.17.0/24",
+                port_min=8000, port_max=8080),
+        AclRule(seq=25, action="permit", protocol="icmp", source="0.0.0.0/0", destination="0.0.0.0/0"),
+        AclRule(seq=1000, action="deny", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0"),
+    ])
+    ifs = [i.model_copy(update={"acl_in": flt.name}) if i.name == iface else i for i in d.interfaces]
+    return d.model_copy(update={"filters": [flt], "interfaces": ifs})
+
+
+@pytest.mark.parametrize(("host", "iface", "binding"), [
+    ("yx-aonan-v03", "Vlanif10", " traffic-filter inbound acl 3001"),   # VRP5 syntax
+    ("yx-core-1", "Vlanif10", " traffic-filter acl 3001 inbound"),      # VRP8 syntax
+])
+def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding: str) -> None:
+    d = with_filters(devices[host], iface)
+    text = config(d)
+    assert block(text, "acl number 3001") == [
+        "acl number 3001", " description village-lan-in",
+        " rule 5 permit tcp source 10.30.18.0 0.0.0.255 destination 10.30.0.4 0 destination-port eq 22",
+        " rule 10 permit udp source any destination 10.30.16.10 0 destination-port eq 53",
+        " rule 15 permit tcp source 10.30.16.0 0.0.0.255 destination any tcp-flag established",
+        " rule 20 permit tcp source 10.30.129.64 0.0.0.15 destination 10.30.17.0 0.0.0.255 "
+        "destination-port range 8000 8080",
+        " rule 25 permit icmp source any destination any",
+        " rule 1000 deny ip source any destination any"]
+    assert binding in block(text, f"interface {iface}")
+    assert text.index("acl number 3001\n") < text.index(f"interface {iface}\n")
+    assert lint(text, d.os) == []
+    for i in d.interfaces:
+        if i.name != iface:
+            assert "traffic-filter" not in "\n".join(block(text, f"interface {i.name}"))
