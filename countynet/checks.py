@@ -119,8 +119,8 @@ def check_topology(t: Topology) -> Iterator[Diagnostic]:
     for i, up in enumerate(c.uplinks):
         want = {"internet": {"firewall", "vpn_hub"}, "city": {"city_edge"}}[up.kind]
         dev = up.device.partition(":")[0]
-        d = devices.get(dev)
-        if d is None or d.role not in want:
+        found = devices.get(dev)
+        if found is None or found.role not in want:
             yield t.diag("centre", ["uplinks", i, "device"],
                          f"{dev!r} is not a {' or '.join(sorted(want))} device",
                          _hint_choices(dev, [n for n, v in devices.items() if v.role in want]))
@@ -185,13 +185,13 @@ def check_topology(t: Topology) -> Iterator[Diagnostic]:
             yield t.diag(key, ["rollout", "villages"], "villages cannot come online before their township",
                          "set the villages' year to the township's year or later")
         ids: set[str] = set()
-        for i, v in enumerate(tw.villages):
-            if v.id in ids:
-                yield t.diag(key, ["villages", i, "id"], f"duplicate village {v.id!r} in {tw.id}",
+        for i, vil in enumerate(tw.villages):
+            if vil.id in ids:
+                yield t.diag(key, ["villages", i, "id"], f"duplicate village {vil.id!r} in {tw.id}",
                              "give each village of a township its own id")
-            ids.add(v.id)
-            yield from kit_ok(key, ["villages", i, "kit"], v.kit, "village_cpe")
-            if v.attach == "vpn" and not has_hub:
+            ids.add(vil.id)
+            yield from kit_ok(key, ["villages", i, "kit"], vil.kit, "village_cpe")
+            if vil.attach == "vpn" and not has_hub:
                 yield t.diag(key, ["villages", i, "attach"], "a VPN village needs a vpn_hub at the centre",
                              "add a centre device with role vpn_hub, or attach: leased")
     yield from _check_policy(t, zones, servers)

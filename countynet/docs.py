@@ -58,7 +58,7 @@ def device_docs(intents: dict[str, DeviceIntent]) -> dict[str, str]:
     out["docs/links.md"] = "\n".join(links) + "\n"
     mer = ["```mermaid", "graph TD"]
     for h, d in sorted(intents.items()):
-        if d.site == "centre" and d.role != "server" or d.role in ("township_router", "unit_router"):
+        if (d.site == "centre" and d.role != "server") or d.role in ("township_router", "unit_router"):
             for i in d.interfaces:
                 if i.peer and i.kind in ("routed", "lag") and h < i.peer.host and i.peer.host in intents:
                     other = intents[i.peer.host]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -240,7 +241,7 @@ class AddressPlan:
             while stack and stack[-1][0] <= s:
                 stack.pop()
             if stack:
-                end, opool, oowner = stack[-1]
+                _end, opool, oowner = stack[-1]
                 req = self.requests.get((pname, owner))
                 parent_ok = self.pools[pname].within == opool and req is not None and req.parent == oowner
                 if req is not None and (self.pools[pname].within, req.parent) in reported:
@@ -256,7 +257,7 @@ class AddressPlan:
     def _space(self, spaces: dict, allocated: dict, pname: str, pool: Pool, req: Request,
                quiet: bool = False) -> _Space | None:
         if pool.within is None:
-            key = (pname, None)
+            key: tuple[str, str | None] = (pname, None)
             if key not in spaces:
                 assert pool.prefix is not None
                 s, n = _net(pool.prefix)
@@ -287,8 +288,8 @@ class AddressPlan:
         return space
 
     def _check_pool_overlaps(self) -> None:
-        tops = sorted((_net(p.prefix) + (n,) for n, p in self.pools.items() if p.prefix))
-        for (s1, n1, a), (s2, _n2, b) in zip(tops, tops[1:], strict=False):
+        tops = sorted(((*_net(p.prefix), n) for n, p in self.pools.items() if p.prefix))
+        for (s1, n1, a), (s2, _n2, b) in itertools.pairwise(tops):
             if s2 < s1 + n1:
                 self.problems.append(Problem(b, b, f"pool {b} overlaps pool {a}",
                                              "give every top-level pool its own range"))
@@ -356,12 +357,15 @@ class SlotPlan:
 
 def host(prefix: str, index: int) -> str:
     """The index-th address of a prefix, with the prefix length: host('10.0.0.0/30', 1) = '10.0.0.1/30'."""
-    net = ipaddress.IPv4Network(prefix, strict=False)
-    s, n = int(net.network_address), net.num_addresses
-    length = prefix.split("/")[1]
+    addr, _, length = prefix.partition("/")
+    a, b, c, d = (int(x) for x in addr.split("."))
+    bits = int(length)
+    size = 1 << (32 - bits)
+    start = ((a << 24) | (b << 16) | (c << 8) | d) & ~(size - 1) & 0xFFFFFFFF
     if index < 0:
-        index += n
-    return f"{ipaddress.IPv4Address(s + index)}/{length}"
+        index += size
+    v = start + index
+    return f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}/{length}"
 
 
 def ip(prefix_or_addr: str) -> str:

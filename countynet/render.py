@@ -64,7 +64,7 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - device configs, not HTML
+        autoescape=False,
     )
     env.filters.update(ip=_ip, prefixlen=_prefixlen, netmask=_netmask, wildcard=_wildcard, network=_network,
                        prefix=_prefix)

@@ -257,10 +257,8 @@ class Builder:
             for idx, (d, other, side) in enumerate(((da, db, "a"), (db, da, "b"))):
                 owner = f"{lp.id}:{side}" if da is db else lp.id
                 ports = self.ports.result.get(d.name, {})
-                port_of = (lambda dev, o, m=None: self.ports.result.get(dev.name, {}).get(
-                    o if m is None else f"{o}#{m}", "?"))
-                mine = port_of(d, owner) if lp.members == 1 else None
-                theirs = port_of(other, f"{lp.id}:{'b' if side == 'a' else 'a'}" if da is db else lp.id) \
+                mine = self._port(d, owner) if lp.members == 1 else None
+                theirs = self._port(other, f"{lp.id}:{'b' if side == 'a' else 'a'}" if da is db else lp.id) \
                     if lp.members == 1 else None
                 desc = f"to {other.name}" + (f" {theirs}" if theirs else "") + \
                     (f" ({lp.description})" if lp.description else "")
@@ -284,10 +282,10 @@ class Builder:
                     else:
                         d.areas.setdefault(area_id(0), I.OspfArea(id=area_id(0)))
                 elif lp.type in ("trunk", "access"):
-                    for v in lp.vlans:
-                        d.vlans.setdefault(v, self._vlan_name(v))
                     if d.role == "server":
                         continue  # the server's side is its routed eth0, added with the server
+                    for v in lp.vlans:
+                        d.vlans.setdefault(v, self._vlan_name(v))
                     kind = "trunk" if lp.type == "trunk" else "access"
                     d.ifaces.append(I.Interface(name=mine or "?", kind=kind, description=desc,
                                                 vlans=lp.vlans if kind == "trunk" else [],
@@ -304,8 +302,12 @@ class Builder:
                     for m in range(1, lp.members + 1):
                         d.ifaces.append(I.Interface(
                             name=ports.get(f"{owner}#{m}", "?"), kind="lag_member", lag=lag, lag_id=n,
-                            description=f"to {other.name} {port_of(other, lp.id, m)} ({lag} member)",
-                            peer=I.Peer(host=other.name, interface=port_of(other, lp.id, m)), link=lp.id))
+                            description=f"to {other.name} {self._port(other, lp.id, m)} ({lag} member)",
+                            peer=I.Peer(host=other.name, interface=self._port(other, lp.id, m)), link=lp.id))
+
+    def _port(self, dev: Dev, owner: str, member: int | None = None) -> str:
+        key = owner if member is None else f"{owner}#{member}"
+        return str(self.ports.result.get(dev.name, {}).get(key, "?"))
 
     def _vlan_name(self, vid: int) -> str:
         for z in self.t.centre.zones:
@@ -370,8 +372,8 @@ class Builder:
             dev, _, group = up.device.partition(":")
             d = self.devs[dev]
             port = expand_ports(d.hw.ports.get(group or "wan", []) or ["?"])[0]
-            zone = "internet" if up.kind == "internet" else "city"
-            d.ifaces.append(I.Interface(name=port, kind="routed", address=up.address, zone=self._zone_of_kind(zone),
+            zkind = "internet" if up.kind == "internet" else "city"
+            d.ifaces.append(I.Interface(name=port, kind="routed", address=up.address, zone=self._zone_of_kind(zkind),
                                         description=f"to {up.name} {up.peer}", nat_outside=(d.role == "firewall"),
                                         link=f"uplink:{up.name}"))
             if up.kind == "internet":
@@ -387,7 +389,9 @@ class Builder:
     def _dhcp_lan(self, d: Dev, iface: str, pfx: str, name: str) -> None:
         net = ipaddress.IPv4Network(pfx)
         reserve = min(10, net.num_addresses // 4)
-        dns = [ip(self.a("zone_host", n)) for n, s in self.devs.items() if n.endswith("-dns-1")]
+        if not hasattr(self, "_dns"):
+            self._dns = [ip(self.a("zone_host", s.name)) for s in self.t.centre.servers if "dns" in s.services]
+        dns = self._dns
         d.dhcp.append(I.DhcpPool(name=name, interface=iface, network=pfx, gateway=ip(host(pfx, 1)),
                                  range_start=ip(host(pfx, 1 + reserve)), range_end=ip(host(pfx, -2)),
                                  dns=dns))
@@ -535,7 +539,7 @@ class Builder:
             z = self.zone_by_name[s.zone]
             server = I.Server(function=s.function, zone=z.security_zone,
                               gateway=ip(host(self.a("centre_zone", s.zone), 1)),
-                              services=[I.ServiceIntent(name=svc, protocol=proto, port_min=lo_, port_max=hi)  # type: ignore[arg-type]
+                              services=[I.ServiceIntent(name=svc, protocol=proto, port_min=lo_, port_max=hi)
                                         for svc in s.services
                                         for proto, lo_, hi in map(parse_port, t.policy.services[svc].ports)])
         nat = self._nat(d) if d.role == "firewall" else None
@@ -578,7 +582,7 @@ class Builder:
         pub = {h: ip(host(outside_net, idx + n)) for n, h in enumerate(hosts)}
         return I.Nat(outside_interface=out.name, inside_networks=sorted(set(inside)),
                      static=[I.StaticNat(name=f"{h}-{proto}{port}", inside=ip(self.a("zone_host", h)),
-                                         outside=pub[h], protocol=proto, port=port)  # type: ignore[arg-type]
+                                         outside=pub[h], protocol=proto, port=port)
                              for h, proto, port in sorted(set(statics))])
 
     def _routing(self, d: Dev, lo: str | None) -> I.Routing:
@@ -601,7 +605,7 @@ class Builder:
             for a in list(areas):
                 if a != area_id(0):
                     areas[a] = I.OspfArea(id=a, type=r.township_area_type)
-        if not ospf_ifs or d.role == "village_cpe" and not areas:
+        if not ospf_ifs or (d.role == "village_cpe" and not areas):
             return I.Routing(static=d.statics)
         ospf = I.Ospf(process=r.ospf_process, router_id=ip(lo or "0.0.0.0"),
                       areas=sorted(areas.values(), key=lambda a: ipaddress.IPv4Address(a.id)),

@@ -62,7 +62,7 @@ def _mark(node: yaml.Node, file: str) -> Pos:
 
 
 def _make_loader(file: str) -> type:
-    class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    class Loader(_BaseLoader):
         pass
 
     def construct_mapping(loader: Any, node: yaml.MappingNode) -> LocDict:
@@ -108,7 +108,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Diagnos
 
 def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
     try:
-        data = yaml.load(text, Loader=_make_loader(name))  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_make_loader(name))
     except _DuplicateKey as dup:
         return None, [Diagnostic(name, dup.pos.line, dup.pos.column, "", f"duplicate key {dup.key!r} "
                                  f"(first defined at line {dup.first.line})",

@@ -74,7 +74,10 @@ def main() -> int:
             changed += 1
             print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
     print(f"{changed} golden file(s) changed of {len(goldens)}; review them with `git diff tests/golden`")
-    return 0
+    # Cisco IOS-XE and Linux goldens (one directory per host, several files) have their own module
+    from tests.update_golden_cisco_linux import main as update_cisco_linux
+
+    return update_cisco_linux()
 
 
 if __name__ == "__main__":

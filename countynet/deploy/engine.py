@@ -314,7 +314,7 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
         if not ctx.opts.commit:
             res.outcome, res.detail = Outcome.WOULD_CHANGE, f"+{res.added} -{res.removed} (dry-run, nothing sent)"
             return res
-        _commit(ctx, drv, t, intent, running, change, res)
+        _commit(ctx, drv, t, intent, running, change, res, intended, from_backup)
         return res
     except Unreachable as exc:
         res.outcome, res.detail = Outcome.UNREACHABLE, str(exc)
@@ -339,8 +339,15 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
     return res
 
 
+def _has_change(drv: Driver, now: Any, change: Any, intended: Any, from_backup: bool) -> bool:
+    """After confirm: is the new config really in place (the timer did not fire first)?"""
+    if isinstance(change, dict):
+        return all(now.get(k) == v for k, v in change.items())
+    return not remediation(drv.t.device_type, now, intended, from_backup=from_backup).commands
+
+
 def _commit(ctx: Context, drv: Driver, t: Target, intent: DeviceIntent | None, running: Any, change: Any,
-            res: DeviceResult) -> None:
+            res: DeviceResult, intended: Any, from_backup: bool) -> None:
     paths = sorted(running) if isinstance(running, dict) else []
     before = {k: running.get(k) for k in change} if isinstance(running, dict) else running
     try:
@@ -366,6 +373,11 @@ def _commit(ctx: Context, drv: Driver, t: Target, intent: DeviceIntent | None, r
         res.checks = post_checks(ctx, drv, t, intent)
         if all(res.checks.values()):
             drv.confirm()
+            if not _has_change(drv, drv.fetch_running(), change, intended, from_backup):
+                res.outcome = Outcome.ROLLED_BACK if _equal(drv, drv.fetch_running(), before) else Outcome.FAILED
+                res.detail = ("the rollback timer fired before the confirm: the device runs its previous config; "
+                              "raise --rollback-timer")
+                return
             drv.save()
             res.outcome = Outcome.COMMITTED
             res.detail = f"+{res.added} -{res.removed}; post-checks passed ({', '.join(res.checks)}); confirmed, saved"
@@ -412,7 +424,8 @@ def make_context(opts: Options, store: SecretStore, change_id: str) -> Context:
     if not opts.insecure and (opts.known_hosts is None or not opts.known_hosts.exists()):
         raise UsageError(f"known_hosts file {opts.known_hosts} not found: pass --known-hosts FILE "
                          "(or --insecure, for labs only)")
-    return Context(opts, inv, intents, store, change_id, user, password, key)
+    return Context(opts, inv, intents, store, change_id, user, password, key,
+                   check_retries=max(1, opts.check_retries), check_interval=opts.check_interval)
 
 
 def _nornir(ctx: Context, hosts: list[str]) -> Any:

@@ -54,6 +54,8 @@ class Options:
     change_id: str | None = None
     resume: bool = False
     operator: str | None = None
+    check_retries: int = 3           # post-checks are retried (routing may need a moment to converge)
+    check_interval: float = 3.0
 
 
 @dataclass

@@ -77,3 +77,37 @@ class Secrets:
         self.path.touch(mode=0o600, exist_ok=True)
         self.path.chmod(0o600)
         self.path.write_text(json.dumps(self.values))
+
+
+def parse_interfaces(text: str) -> dict[str, dict[str, list[str]]]:
+    """The subset of ifupdown the lab applies: per interface its addresses, gateway and up commands."""
+    out: dict[str, dict[str, list[str]]] = {}
+    cur: dict[str, list[str]] | None = None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        if words[0] == "iface" and len(words) >= 2:
+            cur = out.setdefault(words[1], {"address": [], "gateway": [], "up": []})
+        elif words[0] in ("auto", "allow-hotplug", "source", "mapping"):
+            cur = None if words[0] != "auto" else cur
+        elif cur is not None and words[0] == "address" and len(words) > 1:
+            cur["address"].append(words[1])
+        elif cur is not None and words[0] == "gateway" and len(words) > 1:
+            cur["gateway"].append(words[1])
+        elif cur is not None and words[0] in ("up", "post-up") and len(words) > 1:
+            cur["up"].append(line.split(None, 1)[1])
+    return out
+
+
+def frr_daemons(text: str) -> list[str]:
+    """Daemons switched on in a rendered /etc/frr/daemons (zebra always runs)."""
+    on = [m.group(1) for m in re.finditer(r"^(\w+)=yes\s*$", text, re.M) if m.group(1) != "vtysh_enable"]
+    return ["zebra", *[d for d in on if d != "zebra"]]
+
+
+def libipsec_swanctl(text: str) -> str:
+    """kernel-libipsec carries ESP in UDP only: force `encap = yes` in every connection."""
+    text = re.sub(r"^\s*encap\s*=.*\n", "", text, flags=re.M)
+    return re.sub(r"^(\s*)(remote_addrs\s*=.*)$", r"\1\2\n\1encap = yes", text, flags=re.M)

@@ -19,10 +19,12 @@ ACTION = "permit|deny"
 
 <group name="hostname">
  sysname {{ hostname }}
+#{{ _end_ }}
 </group>
 
 <group name="vlan_batch">
 vlan {{ spec | ORPHRASE }}
+#{{ _end_ }}
 </group>
 
 <group name="interfaces">
@@ -32,6 +34,7 @@ interface {{ name | _start_ }} mode {{ mode }}
  port access vlan {{ access_vlan | DIGIT }}
  port trunk permit vlan {{ trunk | ORPHRASE | joinmatches(" ") }}
  port link-aggregation group {{ lag_id | DIGIT }}
+#{{ _end_ }}
 </group>
 
 <group name="ospf">
@@ -42,10 +45,12 @@ ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
   network {{ net | IP }} {{ wildcard | IP }}
 </group>
 </group>
+#{{ _end_ }}
 </group>
 
 <group name="static">
  ip route-static {{ net | IP }} {{ mask }} {{ rest | ORPHRASE }}
+#{{ _end_ }}
 </group>
 
 <group name="bgp">
@@ -53,6 +58,7 @@ bgp {{ asn | DIGIT }}
 <group name="peers">
  peer {{ address | IP }} as-number {{ remote_as | DIGIT }}
 </group>
+#{{ _end_ }}
 </group>
 
 <group name="acls">
@@ -61,6 +67,7 @@ acl advanced {{ number | DIGIT }}
 <group name="rules">
  rule {{ seq | DIGIT }} {{ action | re("ACTION") }} {{ rest | ORPHRASE }}
 </group>
+#{{ _end_ }}
 </group>
 """
 

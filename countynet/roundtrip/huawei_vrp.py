@@ -25,14 +25,17 @@ ACTION = "permit|deny"
 
 <group name="hostname">
 sysname {{ hostname }}
+#{{ _end_ }}
 </group>
 
 <group name="vlan_batch">
 vlan batch {{ spec | ORPHRASE }}
+#{{ _end_ }}
 </group>
 
 <group name="vlan">
 vlan {{ id | DIGIT }}
+#{{ _end_ }}
 </group>
 
 <group name="interfaces">
@@ -41,6 +44,7 @@ interface {{ name }}
  port default vlan {{ access_vlan | DIGIT }}
  port trunk allow-pass vlan {{ trunk | ORPHRASE | joinmatches(" ") }}
  eth-trunk {{ lag_id | DIGIT }}
+#{{ _end_ }}
 </group>
 
 <group name="ospf">
@@ -51,10 +55,12 @@ ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
   network {{ net | IP }} {{ wildcard | IP }}
 </group>
 </group>
+#{{ _end_ }}
 </group>
 
 <group name="static">
 ip route-static {{ net | IP }} {{ mask | IP }} {{ rest | ORPHRASE }}
+#{{ _end_ }}
 </group>
 
 <group name="bgp">
@@ -62,6 +68,7 @@ bgp {{ asn | DIGIT }}
 <group name="peers">
  peer {{ address | IP }} as-number {{ remote_as | DIGIT }}
 </group>
+#{{ _end_ }}
 </group>
 
 <group name="acls">
@@ -70,6 +77,7 @@ acl number {{ number | DIGIT }}
 <group name="rules">
  rule {{ seq | DIGIT }} {{ action | re("ACTION") }} {{ rest | ORPHRASE }}
 </group>
+#{{ _end_ }}
 </group>
 """
 
@@ -107,8 +115,17 @@ def expand_vlans(spec: str) -> set[int]:
 
 
 def prefix(addr: str, mask: str) -> ipaddress.IPv4Network:
-    """Network from an address and a dotted mask or a length (VRP and Comware accept both)."""
-    return ipaddress.IPv4Network(f"{addr}/{mask}", strict=False)
+    """Network from an address and a dotted netmask or a length (VRP and Comware accept both).
+
+    Stricter than :mod:`ipaddress`, which would also take a wildcard (host mask) here: a device rejects
+    `ip address 10.0.0.1 0.0.0.3`, so does this parser (ValueError)."""
+    if mask.isdigit():
+        return ipaddress.IPv4Network(f"{addr}/{mask}", strict=False)
+    bits = int(ipaddress.IPv4Address(mask))
+    length = bin(bits).count("1")
+    if bits != (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF:
+        raise ValueError(f"{mask} is not a netmask")
+    return ipaddress.IPv4Network(f"{addr}/{length}", strict=False)
 
 
 def pick_file(files: dict[str, str], d: DeviceIntent) -> str:
@@ -122,23 +139,23 @@ def pick_file(files: dict[str, str], d: DeviceIntent) -> str:
 
 
 def ospf_areas(raw: dict[str, Any], interfaces: dict[str, IfFacts]) -> dict[str, str]:
-    """Interface -> area, as the router decides: the most specific `network` statement covering the
-    interface's primary address enables OSPF on it in that statement's area."""
-    nets: list[tuple[ipaddress.IPv4Network, str]] = []
+    """Interface -> area, as the router decides: a `network A W` statement enables OSPF on every
+    interface whose primary address equals A on the bits W leaves fixed; where several match, the most
+    specific (fewest wildcard bits) wins."""
+    nets: list[tuple[int, int, str]] = []  # (address bits, wildcard bits, area)
     for proc in as_list(raw.get("ospf")):
         for area in as_list(proc.get("areas")):
             for n in as_list(area.get("networks")):
-                wildcard = ipaddress.IPv4Address(n["wildcard"])
-                mask = ipaddress.IPv4Address(int(wildcard) ^ 0xFFFFFFFF)
-                nets.append((prefix(n["net"], str(mask)), area["area"]))
+                nets.append((int(ipaddress.IPv4Address(n["net"])), int(ipaddress.IPv4Address(n["wildcard"])),
+                             area["area"]))
     out: dict[str, str] = {}
     for name, itf in interfaces.items():
         if not itf.address:
             continue
-        addr = ipaddress.IPv4Interface(itf.address).ip
-        covering = [(net, area) for net, area in nets if addr in net]
+        addr = int(ipaddress.IPv4Interface(itf.address).ip)
+        covering = [(bin(wc).count("1"), area) for net, wc, area in nets if (addr ^ net) & ~wc & 0xFFFFFFFF == 0]
         if covering:
-            out[name] = max(covering, key=lambda c: c[0].prefixlen)[1]
+            out[name] = min(covering)[1]
     return out
 
 

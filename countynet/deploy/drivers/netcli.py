@@ -66,7 +66,9 @@ class CliDriver(Driver):
         return out
 
     def fetch_running(self) -> str:
-        return self.cmd(self.show_run, timeout=max(self.t.command_timeout, 60))
+        out = self.cmd(self.show_run, timeout=max(self.t.command_timeout, 60))
+        # without command echo verification (Comware) the echo and a prompt fragment may lead the output
+        return "\n".join(line for line in out.splitlines() if not line.rstrip().endswith(self.show_run))
 
     def replay_back(self, previous: str) -> str:
         """Explicit rollback by remediation: whatever is running now -> `previous`."""
@@ -233,7 +235,7 @@ class IosDriver(CliDriver):
     def __init__(self, target: Any, conn: Any):
         super().__init__(target, conn)
         bp = re.escape(conn.base_prompt)
-        self.prompt_rx = rf"{bp}(?:\([^)\r\n]*\))?#\s*$"
+        self.prompt_rx = rf"{bp}[\w.-]*(?:\([^)\r\n]*\))?#\s*$"
 
     def apply(self, change: list[str], timer: int) -> str:
         got = self.cmd(f"configure terminal revert timer {minutes(timer)}")

@@ -1,0 +1,95 @@
+"""Convergence: OSPF neighbours Full as the intent expects, BGP sessions Established, IPsec SAs installed.
+
+Reads the lab inventory (lab.json) and asks each router's own vtysh / charon over their sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from countynet.lab.up import pmap
+
+
+def _vtysh(devdir: str, cmd: str) -> Any:
+    p = subprocess.run(["vtysh", "--vty_socket", f"{devdir}/run/frr", "--config_dir", f"{devdir}/frr", "-c", cmd],
+                       capture_output=True, text=True, check=False, timeout=20)
+    try:
+        return json.loads(p.stdout or "{}")
+    except json.JSONDecodeError:
+        return {}
+
+
+def ospf_full(devdir: str) -> set[str]:
+    """Router ids of neighbours in state Full (or 2-Way between DROthers)."""
+    data = _vtysh(devdir, "show ip ospf neighbor json")
+    out = set()
+    for rid, entries in (data.get("neighbors") or {}).items():
+        for e in entries if isinstance(entries, list) else [entries]:
+            st = str(e.get("state") or e.get("nbrState") or "")
+            if st.startswith(("Full", "2-Way")):
+                out.add(rid)
+    return out
+
+
+def bgp_established(devdir: str) -> set[str]:
+    data = _vtysh(devdir, "show bgp summary json")
+    peers = (data.get("ipv4Unicast") or data).get("peers") or {}
+    return {a for a, p in peers.items() if p.get("state") == "Established"}
+
+
+def ipsec_up(devdir: str) -> bool:
+    p = subprocess.run(["swanctl", "--list-sas", "--uri", f"unix://{devdir}/run/charon.vici"],
+                       capture_output=True, text=True, check=False, timeout=20)
+    return "ESTABLISHED" in p.stdout and "INSTALLED" in p.stdout
+
+
+@dataclass
+class Convergence:
+    ok: bool
+    seconds: float
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+
+def wait(lab_dir: Path, timeout: float = 90) -> Convergence:
+    inv = json.loads((lab_dir / "lab.json").read_text())
+    devs = inv["devices"]
+    ospf: dict[str, set[str]] = {h: set(v) for h, v in inv["ospf_expect"].items()}
+    bgp: dict[str, set[str]] = {h: set(v) for h, v in inv["bgp_expect"].items()}
+    spokes = [h for h, d in devs.items() if d["vpn"] and d["role"] != "vpn_hub"]
+    t0 = time.monotonic()
+    while True:
+        missing: dict[str, list[str]] = {}
+
+        def check_ospf(h: str) -> tuple[str, set[str]]:
+            return h, ospf[h] - ospf_full(devs[h]["dir"])
+
+        for h, miss in pmap(check_ospf, [h for h in ospf if ospf[h]]):
+            if miss:
+                missing[h] = [f"ospf {r}" for r in sorted(miss)]
+        for h, want in bgp.items():
+            miss = want - bgp_established(devs[h]["dir"])
+            if miss:
+                missing.setdefault(h, []).extend(f"bgp {a}" for a in sorted(miss))
+        for h in spokes:
+            if not ipsec_up(devs[h]["dir"]):
+                missing.setdefault(h, []).append("ipsec")
+        secs = round(time.monotonic() - t0, 2)
+        if not missing:
+            return Convergence(True, secs)
+        if secs > timeout:
+            return Convergence(False, secs, missing)
+        time.sleep(0.3)
+
+
+def summary(c: Convergence) -> str:
+    if c.ok:
+        return f"converged in {c.seconds:.1f}s"
+    items = "; ".join(f"{h}: {', '.join(v)}" for h, v in sorted(c.missing.items())[:10])
+    return f"NOT converged after {c.seconds:.0f}s - {items}"
+
+

@@ -1,0 +1,410 @@
+"""Bring a lab up: namespaces, links, addresses, then FRR, nftables, strongSwan and sshd per device.
+
+Every object is recorded in the state file before it is created (see state.py), so `lab down` can always
+remove exactly what exists. Steps that touch many namespaces run in a small thread pool: the work is
+fork/exec of `ip`, `nft`, `vtysh` and friends, not Python.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from countynet.lab import configs, plan as planmod
+from countynet.lab.plan import LabPlan, ns_of
+from countynet.lab.sh import LabError, ip_batch, nsexec, run
+from countynet.lab.state import LabState
+
+FRR_BIN = Path("/usr/lib/frr")
+CHARON = "/usr/lib/ipsec/charon"
+LAB_USER = "cnlab"
+WORKERS = 8
+T = TypeVar("T")
+
+
+def pmap(fn: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
+    with ThreadPoolExecutor(WORKERS) as ex:
+        return list(ex.map(fn, items))
+
+
+@dataclass
+class Dev:
+    host: str
+    ns: str
+    dir: Path
+    files: dict[str, str]
+    stopgap: list[str]
+    daemons: list[str] = field(default_factory=list)
+    vpn: bool = False
+
+    @property
+    def run(self) -> Path:
+        return self.dir / "run"
+
+    @property
+    def frr(self) -> Path:
+        return self.dir / "frr"
+
+    @property
+    def ipsec(self) -> Path:
+        return self.dir / "ipsec"
+
+
+def kernel_has_esp(state: LabState) -> bool:
+    """True when the kernel installs ESP SAs (XFRM); False -> strongSwan's user-space kernel-libipsec."""
+    ns = f"cn-esp-check-{os.getpid()}"
+    state.add_namespaces([ns])
+    run(["ip", "netns", "add", ns])
+    try:
+        p = subprocess.run(["ip", "-n", ns, "xfrm", "state", "add", "src", "192.0.2.1", "dst", "192.0.2.2",
+                            "proto", "esp", "spi", "0x100", "mode", "tunnel", "enc", "cbc(aes)",
+                            "0x" + "00" * 16, "auth", "hmac(sha256)", "0x" + "00" * 32],
+                           capture_output=True, text=True, check=False)
+        return p.returncode == 0
+    finally:
+        run(["ip", "netns", "del", ns], check=False)
+        state.namespaces.remove(ns)
+        state.save()
+
+
+def _popen(state: LabState, ns: str, what: str, script: str, log: Path, unshare_uts: bool = False) -> int:
+    cmd = nsexec(ns, *(["unshare", "-u"] if unshare_uts else []), "sh", "-c", script)
+    with open(log, "ab") as fh:
+        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    state.add_proc(p.pid, ns, what)
+    return p.pid
+
+
+def _wait_files(paths: list[Path], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        missing = [p for p in paths if not p.exists()]
+        if not missing:
+            return
+        if time.monotonic() > end:
+            raise LabError(f"{what}: still missing after {timeout:.0f}s: {', '.join(map(str, missing[:5]))}")
+        time.sleep(0.05)
+
+
+class Builder:
+    def __init__(self, plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.lab = lab_dir
+        self.state = state
+        self.log = log
+        self.secrets = configs.Secrets(lab_dir / "secrets.json")
+        self.devs: dict[str, Dev] = {}
+        self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
+
+    def step(self, name: str, fn: Callable[[], None]) -> None:
+        t = time.monotonic()
+        fn()
+        self.timings[name] = round(time.monotonic() - t, 2)
+        self.log(f"  {name}: {self.timings[name]:.2f}s")
+
+    # ------------------------------------------------------------------ files
+    def render(self) -> None:
+        import pwd
+
+        frr_pw = pwd.getpwnam("frr")
+        for host, lx in self.plan.devices.items():
+            files, gap = configs.render_linux(lx.intent)
+            d = Dev(host, ns_of(host), self.lab / "dev" / host, files, gap)
+            for sub in ("etc", "run", "frr", "log", "ssh"):
+                (d.dir / sub).mkdir(parents=True, exist_ok=True)
+            for name, text in files.items():  # the rendering as is (placeholders, no secret values)
+                p = d.dir / "etc" / name.removeprefix("etc/")
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
+            if "etc/frr/frr.conf" in files:
+                d.daemons = configs.frr_daemons(files.get("etc/frr/daemons", "staticd=yes\nospfd=yes\nbgpd=yes"))
+                (d.frr / "frr.conf").write_text(self.secrets.resolve(configs.lab_frr(files["etc/frr/frr.conf"])))
+                (d.frr / "vtysh.conf").write_text(f"hostname {host}\nusername root nopassword\n"
+                                                  f"username {LAB_USER} nopassword\n")
+                (d.run / "frr").mkdir(exist_ok=True)
+                for p in (d.frr, d.run / "frr", *d.frr.iterdir()):
+                    os.chown(p, frr_pw.pw_uid, frr_pw.pw_gid)
+                d.frr.chmod(0o770)
+            if "etc/swanctl/swanctl.conf" in files and lx.intent.vpn:
+                d.vpn = True
+                d.ipsec.mkdir(exist_ok=True)
+                d.ipsec.chmod(0o700)
+                text = self.secrets.resolve(files["etc/swanctl/swanctl.conf"])
+                if not self.plan.kernel_esp:
+                    text = configs.libipsec_swanctl(text)
+                (d.ipsec / "swanctl.conf").write_text(text)
+                (d.ipsec / "strongswan.conf").write_text(self._strongswan_conf(d))
+            if gap:
+                self.warnings.append(f"{host}: stop-gap config for {', '.join(gap)} (linux template missing)")
+            self.devs[host] = d
+        self.secrets.save()
+
+    def _strongswan_conf(self, d: Dev) -> str:
+        libipsec = "" if self.plan.kernel_esp else "    kernel-libipsec {\n      load = yes\n    }\n"
+        return ("charon {\n  load_modular = yes\n  plugins {\n    include /etc/strongswan.d/charon/*.conf\n"
+                f"{libipsec}  }}\n  filelog {{\n    lab {{\n      path = {d.dir / 'log' / 'charon.log'}\n"
+                "      default = 1\n      flush_line = yes\n    }\n  }\n}\n")
+
+    # ------------------------------------------------------------------ network
+    def namespaces(self) -> None:
+        names = list(self.plan.namespaces)
+        existing = set(run(["ip", "netns", "list"]).split())
+        clash = [n for n in names if n in existing]
+        if clash:
+            raise LabError(f"namespace(s) already exist: {', '.join(clash[:5])} (another lab? run `lab down`)")
+        self.state.add_namespaces(names)
+        ip_batch([f"netns add {n}" for n in names])
+
+    def links(self) -> None:
+        p = self.plan
+        if Path(f"/sys/class/net/{planmod.MGMT_BRIDGE}").exists():
+            raise LabError(f"{planmod.MGMT_BRIDGE} already exists in the host namespace (another lab is up)")
+        host_links = [planmod.MGMT_BRIDGE] + [n.mgmt_port for n in p.namespaces.values() if n.mgmt_port]
+        self.state.add_host_links(host_links)
+        cmds = [f"link add {planmod.MGMT_BRIDGE} type bridge",
+                f"addr add {planmod.MGMT_HOST}/{planmod.MGMT_NET.prefixlen} dev {planmod.MGMT_BRIDGE}",
+                f"link set {planmod.MGMT_BRIDGE} up"]
+        for n in p.namespaces.values():
+            if n.mgmt_port:
+                cmds += [f"link add {n.mgmt_port} type veth peer name mgmt0 netns {n.name}",
+                         f"link set {n.mgmt_port} master {planmod.MGMT_BRIDGE}",
+                         f"link set dev {n.mgmt_port} type bridge_slave isolated on",
+                         f"link set {n.mgmt_port} up"]
+        for v in p.veths:
+            cmds.append(f"link add {v.a_if} netns {v.a_ns} type veth peer name {v.b_if} netns {v.b_ns}")
+        for pt in p.ports:
+            cmds.append(f"link add {pt.ifname} netns {pt.ns} type veth peer name {pt.port} netns {pt.bridge_ns}")
+        ip_batch(cmds)
+
+    def ns_config(self) -> None:
+        p = self.plan
+        per: dict[str, list[str]] = {n: ["link set lo up"] for n in p.namespaces}
+        for b in p.bridges:
+            per[b.ns] += [f"link add {b.name} type bridge", f"link set {b.name} up"]
+        for pt in p.ports:
+            per[pt.bridge_ns] += [f"link set {pt.port} master {pt.bridge}", f"link set {pt.port} up"]
+        ifaces: dict[str, set[str]] = {n: set() for n in p.namespaces}
+        for v in p.veths:
+            ifaces[v.a_ns].add(v.a_if)
+            ifaces[v.b_ns].add(v.b_if)
+        for pt in p.ports:
+            ifaces[pt.ns].add(pt.ifname)
+        device_ns = {ns_of(h) for h in p.devices}
+        routes: dict[str, list[str]] = {n: [] for n in p.namespaces}
+        for a in p.addrs:
+            if a.ns not in device_ns or a.ifname not in self._rendered_ifaces(a.ns):
+                per[a.ns].append(f"addr add {a.address} dev {a.ifname}")
+        for host, d in self.devs.items():
+            parsed = configs.parse_interfaces(d.files.get("etc/network/interfaces", ""))
+            have = set(ifaces[d.ns]) | {b.name for b in p.bridges if b.ns == d.ns} | {"lo"}
+            for ifname, st in parsed.items():
+                if ifname not in have:
+                    self.warnings.append(f"{host}: rendered interface {ifname} has no lab link (skipped)")
+                    continue
+                per[d.ns] += [f"addr add {a} dev {ifname}" for a in st["address"]]
+                routes[d.ns] += [f"route replace default via {g}" for g in st["gateway"]]
+                routes[d.ns] += [c.removeprefix("ip ") for c in st["up"] if c.startswith("ip route")]
+        for n in p.namespaces.values():
+            if n.mgmt:
+                per[n.name] += [f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
+        for ns, names in ifaces.items():
+            per[ns] += [f"link set {i} up" for i in sorted(names)]
+        for r in p.routes:
+            routes[r.ns].append(f"route add blackhole {r.prefix}" if r.via is None
+                                else f"route add {r.prefix} via {r.via}")
+        for ns in per:
+            per[ns] += routes[ns]
+
+        def one(ns: str) -> None:
+            ip_batch(per[ns], ns)
+            kind = p.namespaces[ns].kind
+            host = p.namespaces[ns].host
+            if kind == "device" and host and "etc/sysctl.d/60-countynet.conf" in self.devs[host].files:
+                run(nsexec(ns, "sysctl", "-q", "-p", str(self.devs[host].dir / "etc/sysctl.d/60-countynet.conf")),
+                    check=False)
+            elif kind in ("internet", "city"):
+                run(nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
+
+        pmap(one, list(per))
+
+    def _rendered_ifaces(self, ns: str) -> set[str]:
+        host = self.plan.namespaces[ns].host
+        if not host or host not in self.devs:
+            return set()
+        parsed = configs.parse_interfaces(self.devs[host].files.get("etc/network/interfaces", ""))
+        return {i for i, st in parsed.items() if st["address"]}
+
+    # ------------------------------------------------------------------ daemons
+    def frr(self) -> None:
+        routers = [d for d in self.devs.values() if d.daemons]
+        for d in routers:
+            for daemon in d.daemons:
+                script = (f"mount --bind {d.run} /run && mount --bind {d.frr} /etc/frr && exec "
+                          f"{FRR_BIN / daemon} -u frr -g frr -P 0 --log file:{d.dir / 'log' / daemon}.log")
+                _popen(self.state, d.ns, f"frr:{daemon}", script, d.dir / "log" / "frr-stdout.log")
+        city = self._city_start()
+        _wait_files([d.run / "frr" / f"{x}.vty" for d in routers for x in d.daemons]
+                    + ([city.run / "frr" / f"{x}.vty" for x in city.daemons] if city else []), 30, "FRR start")
+
+        def load(d: Dev) -> None:
+            p = subprocess.run(["vtysh", "--vty_socket", str(d.run / "frr"), "--config_dir", str(d.frr),
+                                "-f", str(d.frr / "frr.conf")], capture_output=True, text=True, check=False)
+            if p.returncode != 0:
+                self.warnings.append(f"{d.host}: vtysh -f frr.conf: {(p.stdout + p.stderr).strip()[:300]}")
+
+        pmap(load, routers + ([city] if city else []))
+
+    def _city_start(self) -> Dev | None:
+        c = self.plan.city
+        if not c or planmod.CITY_NS not in self.plan.namespaces:
+            return None
+        import pwd
+
+        d = Dev("city", planmod.CITY_NS, self.lab / "dev" / "_city", {}, [], ["zebra", "staticd", "bgpd"])
+        for sub in ("run/frr", "frr", "log"):
+            (d.dir / sub).mkdir(parents=True, exist_ok=True)
+        conf = [f"hostname city-as{c.asn}", "!", f"router bgp {c.asn}", f" bgp router-id {c.router_id}",
+                " no bgp ebgp-requires-policy", f" neighbor {c.neighbor} remote-as {c.neighbor_as}",
+                " neighbor {} timers 1 3".format(c.neighbor), " address-family ipv4 unicast"]
+        conf += [f"  network {p}" for p in c.prefixes] + [" exit-address-family", "!"]
+        (d.frr / "frr.conf").write_text("\n".join(conf) + "\n")
+        (d.frr / "vtysh.conf").write_text("username root nopassword\n")
+        pw = pwd.getpwnam("frr")
+        for p in (d.frr, d.run / "frr", *d.frr.iterdir()):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        for daemon in d.daemons:
+            script = (f"mount --bind {d.run} /run && mount --bind {d.frr} /etc/frr && exec "
+                      f"{FRR_BIN / daemon} -u frr -g frr -P 0 --log file:{d.dir / 'log' / daemon}.log")
+            _popen(self.state, d.ns, f"frr:{daemon}", script, d.dir / "log" / "frr-stdout.log")
+        self.state.info["city_dir"] = str(d.dir)
+        return d
+
+    def nft(self) -> None:
+        def one(d: Dev) -> None:
+            if "etc/nftables.conf" not in d.files:
+                return
+            run(nsexec(d.ns, "nft", "-f", str(d.dir / "etc" / "nftables.conf")))
+            allow_mgmt(d.ns)
+
+        pmap(one, list(self.devs.values()))
+
+    def ipsec(self) -> None:
+        vpns = [d for d in self.devs.values() if d.vpn]
+        for d in vpns:
+            (d.run / "charon.vici").unlink(missing_ok=True)
+            script = (f"mount --bind {d.run} /run && STRONGSWAN_CONF={d.ipsec / 'strongswan.conf'} "
+                      f"exec {CHARON}")
+            _popen(self.state, d.ns, "charon", script, d.dir / "log" / "charon-stdout.log")
+        _wait_files([d.run / "charon.vici" for d in vpns], 30, "strongSwan start")
+        # hubs first: spokes initiate as soon as their config is loaded
+        vpns.sort(key=lambda d: self.plan.devices[d.host].intent.vpn.role != "hub")  # type: ignore[union-attr]
+        for d in vpns:
+            run(["swanctl", "--load-all", "--file", str(d.ipsec / "swanctl.conf"), "--uri",
+                 f"unix://{d.run / 'charon.vici'}"])
+
+    def ssh(self) -> None:
+        sshdir = self.lab / "ssh"
+        (sshdir / "authorized_keys").mkdir(parents=True, exist_ok=True)
+        key = sshdir / "id_ed25519"
+        if not key.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "countynet-lab", "-f", str(key)])
+        (sshdir / "authorized_keys" / LAB_USER).write_text((sshdir / "id_ed25519.pub").read_text())
+        home = self.lab / "home" / LAB_USER
+        home.mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)
+        users = [ln for ln in Path("/etc/passwd").read_text().splitlines() if ln and not ln.startswith(LAB_USER)]
+        users.append(f"{LAB_USER}:x:0:0:countynet lab:{home}:/bin/bash")
+        (sshdir / "passwd").write_text("\n".join(users) + "\n")
+        (sshdir / "shadow").write_text("".join(f"{u.split(':')[0]}:*:19000:0:99999:7:::\n" for u in users))
+        (sshdir / "shadow").chmod(0o600)
+
+        def keygen(d: Dev) -> None:
+            hk = d.dir / "ssh" / "host_ed25519"
+            if not hk.exists():
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", d.host, "-f", str(hk)])
+
+        pmap(keygen, list(self.devs.values()))
+        known = []
+        for d in self.devs.values():
+            mgmt = self.plan.namespaces[d.ns].mgmt
+            assert mgmt
+            addr = mgmt.split("/")[0]
+            pub = (d.dir / "ssh" / "host_ed25519.pub").read_text().split()
+            known.append(f"{addr} {pub[0]} {pub[1]}")
+            (d.dir / "ssh" / "sshd_config").write_text(
+                f"ListenAddress {addr}\nPort 22\nHostKey {d.dir / 'ssh' / 'host_ed25519'}\n"
+                f"PidFile {d.dir / 'run' / 'sshd.pid'}\nUsePAM no\nPermitRootLogin prohibit-password\n"
+                "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+                f"AuthorizedKeysFile {sshdir / 'authorized_keys'}/%u\nStrictModes no\nAllowUsers {LAB_USER}\n"
+                "PrintMotd no\nUseDNS no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n")
+            binds = [f"mount --bind {d.run} /run", "mkdir -p -m 755 /run/sshd",
+                     f"mount --bind {sshdir / 'passwd'} /etc/passwd", f"mount --bind {sshdir / 'shadow'} /etc/shadow",
+                     f"hostname {d.host}"]
+            if d.daemons:
+                binds.append(f"mount --bind {d.frr} /etc/frr")
+            script = " && ".join(binds) + f" && exec /usr/sbin/sshd -D -e -f {d.dir / 'ssh' / 'sshd_config'}"
+            _popen(self.state, d.ns, "sshd", script, d.dir / "log" / "sshd.log", unshare_uts=True)
+        (sshdir / "known_hosts").write_text("\n".join(known) + "\n")
+        _wait_files([d.dir / "run" / "sshd.pid" for d in self.devs.values()], 30, "sshd start")
+
+    def write_inventory(self) -> None:
+        devices = {}
+        for host, d in self.devs.items():
+            n = self.plan.namespaces[d.ns]
+            lx = self.plan.devices[host]
+            devices[host] = {"namespace": d.ns, "mgmt": (n.mgmt or "").split("/")[0], "dir": str(d.dir),
+                             "role": lx.intent.role, "frr": bool(d.daemons), "vpn": d.vpn,
+                             "interfaces": lx.names, "stopgap": d.stopgap}
+        info = {"devices": devices, "ssh": {"username": LAB_USER, "key": str(self.lab / "ssh" / "id_ed25519"),
+                                            "known_hosts": str(self.lab / "ssh" / "known_hosts")},
+                "kernel_esp": self.plan.kernel_esp,
+                "probes": [vars(p) for p in self.plan.probes],
+                "ospf_expect": {h: sorted(v) for h, v in self.plan.ospf_expect.items()},
+                "bgp_expect": {h: sorted(v) for h, v in self.plan.bgp_expect.items()},
+                "timings": self.timings, "warnings": self.warnings}
+        (self.lab / "lab.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
+        self.state.info.update({"devices": len(devices), "timings": self.timings})
+
+
+def allow_mgmt(ns: str) -> None:
+    """Let the lab's management network in: `iifname mgmt0 accept` first in every default-drop input chain."""
+    data = json.loads(run(nsexec(ns, "nft", "-j", "list", "chains")) or "{}")
+    for item in data.get("nftables", []):
+        ch = item.get("chain")
+        if ch and ch.get("hook") == "input" and ch.get("policy") == "drop":
+            run(nsexec(ns, "nft", "insert", "rule", ch["family"], ch["table"], ch["name"],
+                       "iifname", "mgmt0", "accept"))
+
+
+def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> Builder:
+    b = Builder(plan, lab_dir, state, log)
+    b.step("render", b.render)
+    b.step("namespaces", b.namespaces)
+    b.step("links", b.links)
+    b.step("addresses", b.ns_config)
+    b.step("frr", b.frr)
+    b.step("nftables", b.nft)
+    b.step("ipsec", b.ipsec)
+    b.step("sshd", b.ssh)
+    b.write_inventory()
+    return b
+
+
+def mgmt_addresses(plan: LabPlan) -> dict[str, str]:
+    return {n.host: str(ipaddress.IPv4Interface(n.mgmt).ip) for n in plan.namespaces.values()
+            if n.mgmt and n.host}
+
+
+def rmtree_quiet(p: Path) -> None:
+    shutil.rmtree(p, ignore_errors=True)

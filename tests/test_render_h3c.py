@@ -1,0 +1,240 @@
+"""H3C Comware 7 rendering: golden configs, ACL rendering from compiled filters, firewall zones and
+NAT, IKEv2 route-based VPN, secrets as placeholders only, and a syntax lint of every rendered line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+
+from countynet.intent import AclRule, DeviceIntent, Filter
+from countynet.render import SECRET_PATTERN, render_device
+from tests.update_golden import GOLDEN, golden_path
+
+PLATFORM = "h3c_comware"
+
+IP = r"\d{1,3}(?:\.\d{1,3}){3}"
+SECRET = SECRET_PATTERN
+IFNAME = (r"(?:LoopBack|Vlan-interface|Bridge-Aggregation|Tunnel|NULL|GigabitEthernet|Ten-GigabitEthernet)"
+          r"[\d/]+")
+ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
+VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
+NAME = r"[A-Za-z0-9][\w.-]*"
+HASH = r"(?:sha1|sha256|sha384|sha512)"
+ENC = r"aes-cbc-(?:128|192|256)"
+
+ALLOWED = [
+    r"#", r"return", rf" sysname {NAME}", r" clock timezone (?:BJ|UTC) (?:add|minus) \d\d:\d\d:\d\d",
+    r" header login %[^%]+%", r" undo telnet server enable", r" undo ip http enable", r" undo ip https enable",
+    r" password-control enable", r" password-control login-attempt \d+ exceed lock-time \d+", r" dhcp enable",
+    r"vlan \d+", rf" name {NAME}",
+    r"acl (?:basic|advanced) \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
+    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR} destination {ADDR}"
+    r"(?: destination-port (?:eq \d+|range \d+ \d+))?(?: established)?",
+    rf" ip prefix-list {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
+    rf"route-policy {NAME} permit node \d+", rf" if-match ip address prefix-list {NAME}",
+    rf"dhcp server ip-pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}",
+    rf" address range {IP} {IP}", rf" dns-list {IP}(?: {IP})*", r" expired day \d+",
+    rf"ikev2 proposal {NAME}", rf" encryption {ENC}", rf" integrity {HASH}", rf" prf {HASH}",
+    r" dh group(?:5|14|15|16|19|20)", rf"ikev2 policy {NAME}", rf" proposal {NAME}",
+    r"ike proposal \d+", rf" encryption-algorithm {ENC}", rf" authentication-algorithm {HASH}",
+    r" authentication-method pre-share",
+    rf"ipsec transform-set {NAME}", r" protocol esp", r" encapsulation-mode tunnel",
+    rf" esp encryption-algorithm {ENC}", rf" esp authentication-algorithm {HASH}", r" pfs dh-group\d+",
+    rf"ikev2 keychain {NAME}", rf" peer {NAME}", rf"  address {IP} 32", rf"  identity fqdn {NAME}",
+    rf"  pre-shared-key plaintext {SECRET}",
+    rf"ikev2 profile {NAME}", r" authentication-method (?:local|remote) pre-share", rf" keychain {NAME}",
+    rf" identity local fqdn {NAME}", rf" match remote identity fqdn {NAME}", r" dpd interval \d+ periodic",
+    rf"ipsec profile {NAME} isakmp", rf" transform-set {NAME}", rf" ikev2-profile {NAME}", rf" ike-profile {NAME}",
+    rf"ike keychain {NAME}", rf" pre-shared-key (?:address {IP} 32|hostname {NAME}) key simple {SECRET}",
+    rf"ike profile {NAME}", rf" local-identity fqdn {NAME}", r" proposal \d+",
+    rf"interface {IFNAME}(?: mode ipsec)?", r" link-aggregation mode dynamic", r" port link-type (?:access|trunk)",
+    r" undo port trunk permit vlan 1", rf" port trunk permit vlan {VLANS}", r" port access vlan \d+",
+    r" port link-aggregation group \d+", r" port link-mode route", rf" ip address {IP} {IP}",
+    rf" source {IFNAME}", rf" destination {IP}", rf" tunnel protection ipsec profile {NAME}",
+    r" ospf network-type p2p", r" ospf cost \d+", r" ospf timer (?:hello|dead) \d+",
+    rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
+    r" dhcp select (?:server|relay)", rf" dhcp relay server-address {IP}", r" nat outbound \d+",
+    rf" nat server protocol (?:tcp|udp) global {IP} \d+ inside {IP} \d+", r" packet-filter \d+ (?:inbound|outbound)",
+    r" undo shutdown",
+    rf"security-zone name {NAME}", rf" import interface {IFNAME}", r"security-policy ip",
+    rf" rule \d+ name {NAME}", r"  action pass", rf"  (?:source|destination)-zone {NAME}",
+    rf"  source-ip-subnet {IP} {IP}", rf"  destination-ip-host {IP}",
+    r"  service-port (?:tcp|udp) destination eq \d+",
+    rf" ip route-static {IP} \d+ (?:{IP}|{IFNAME})(?: preference \d+)?(?: description \S.{{0,59}})?",
+    rf"ospf \d+ router-id {IP}", r" default-route-advertise", rf" silent-interface {IFNAME}",
+    rf" import-route (?:static|direct|bgp) route-policy {NAME}", rf" area {IP}", r"  stub(?: no-summary)?",
+    r"  nssa", rf"  abr-summary {IP} {IP}", rf"  network {IP} {IP}",
+    r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",
+    rf" peer {IP} connect-interface {IFNAME}", r" #", r" address-family ipv4 unicast",
+    rf"  peer {IP} enable", rf"  peer {IP} prefix-list {NAME} (?:import|export)",
+    rf"local-user {NAME} class manage", rf" password irreversible-cipher {SECRET}", r" service-type ssh",
+    r" authorization-attribute user-role (?:network-admin|level-\d+)",
+    r" ssh server enable", r" ssh server acl 2001",
+    rf" ssh user {NAME} service-type stelnet authentication-type password",
+    r"line vty 0 63", r" authentication-mode scheme", r" protocol inbound ssh", r" acl 2001 inbound",
+    r" idle-timeout \d+ 0", r" ntp-service enable", rf" ntp-service unicast-server {IP} source {IFNAME}",
+    r" info-center enable", rf" info-center loghost source {IFNAME}", rf" info-center loghost {IP} facility local7",
+    r" snmp-agent", r" snmp-agent sys-info version v3", r" snmp-agent mib-view included iso-view iso",
+    r" snmp-agent group v3 nms-group privacy read-view iso-view notify-view iso-view acl 2001",
+    rf" snmp-agent usm-user v3 {NAME} nms-group simple authentication-mode sha256 {SECRET} "
+    rf"privacy-mode aes256 {SECRET}",
+    rf" snmp-agent trap source {IFNAME}",
+    rf" snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
+    r" snmp-agent trap enable",
+]
+PATTERNS = [re.compile(p) for p in ALLOWED]
+
+
+def lint(text: str) -> list[str]:
+    return [f"{n}: {line!r}" for n, line in enumerate(text.splitlines(), 1)
+            if not any(p.fullmatch(line) for p in PATTERNS)]
+
+
+def config(d: DeviceIntent) -> str:
+    return render_device(d)[f"{d.hostname}.cfg"]
+
+
+def block(text: str, header: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index(header)
+    end = next((n for n in range(start + 1, len(lines)) if lines[n] == "#"), len(lines))
+    return lines[start:end]
+
+
+@pytest.fixture(scope="module")
+def devices(bundled) -> dict[str, DeviceIntent]:
+    return {h: d for h, d in bundled.intents.items() if d.platform == PLATFORM}
+
+
+@pytest.mark.parametrize("host", GOLDEN[PLATFORM])
+def test_golden(bundled, host: str) -> None:
+    path = golden_path(PLATFORM, host)
+    assert path.exists(), f"{path} missing: run .venv/bin/python -m tests.update_golden"
+    want = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    got = config(bundled.intents[host]).splitlines(keepends=True)
+    if want != got:
+        diff = "".join(difflib.unified_diff(want, got, f"golden/{host}.cfg", f"rendered/{host}.cfg"))
+        pytest.fail(f"{host} differs from its golden config:\n{diff}\nIf the change is intended, run "
+                    ".venv/bin/python -m tests.update_golden and review `git diff tests/golden`.")
+
+
+def test_every_device_renders_lint_clean(devices) -> None:
+    assert {d.model for d in devices.values()} == {"f1000", "s5130", "msr3620", "msr810"}
+    problems = {}
+    for host, d in devices.items():
+        text = config(d)
+        assert text.endswith("#\nreturn\n"), f"{host}: does not end with return"
+        assert f" sysname {host}\n" in text
+        assert config(d) == text  # deterministic
+        bad = lint(text)
+        if bad:
+            problems[host] = bad[:5]
+    assert not problems, problems
+
+
+def test_lint_catches_typos(devices) -> None:
+    text = config(devices["yx-gaoxi-v03"])
+    assert lint(text) == []
+    for good, typo in ((" port access vlan", " port acess vlan"), (" ssh server enable", " ssh sever enable"),
+                       (" ip route-static", "ip route-static"), ("line vty 0 63", "user-interface vty 0 4")):
+        assert good in text
+        assert lint(text.replace(good, typo, 1)), typo
+
+
+def test_secrets_are_placeholders_only(devices) -> None:
+    text = config(devices["yx-gaoxi-v03"])
+    assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
+            "vpn-psk-gaoxi-v03"} <= set(re.findall(SECRET_PATTERN, text))
+    for line in text.splitlines():
+        if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha", line):
+            assert re.search(SECRET_PATTERN, line), line
+
+
+def test_management_hardening(devices) -> None:
+    d = devices["yx-gaoxi-rt1"]
+    text = config(d)
+    m = d.management
+    assert block(text, "line vty 0 63") == [
+        "line vty 0 63", " authentication-mode scheme", " protocol inbound ssh", " acl 2001 inbound",
+        f" idle-timeout {m.idle_timeout_minutes} 0"]
+    assert f" password-control login-attempt {m.login_attempts} exceed lock-time {m.lockout_minutes}" in text
+    roles = {u.name: block(text, f"local-user {u.name} class manage")[-1] for u in m.users}
+    assert roles == {u.name: " authorization-attribute user-role "
+                     + ("network-admin" if u.privilege == 15 else f"level-{u.privilege}") for u in m.users}
+    for s in m.ntp_servers:
+        assert f" ntp-service unicast-server {s} source {m.source_interface}\n" in text
+    assert "v2c" not in text and "community" not in text
+
+
+def test_firewall_zones_and_nat(devices) -> None:
+    d = devices["yx-fw-1"]
+    text = config(d)
+    nat = d.nat
+    out = block(text, f"interface {nat.outside_interface}")
+    assert " nat outbound 2999" in out
+    for s in nat.static:
+        assert f" nat server protocol {s.protocol} global {s.outside} {s.port} inside {s.inside} {s.port}" in out
+    acl = block(text, "acl basic 2999")
+    assert len([line for line in acl if " permit source " in line]) == len(nat.inside_networks)
+    assert block(text, "security-zone name Untrust") == ["security-zone name Untrust",
+                                                         f" import interface {nat.outside_interface}"]
+    inside = [i.name for i in d.interfaces if i.kind == "routed" and not i.zone]
+    assert block(text, "security-zone name Trust")[1:] == [f" import interface {n}" for n in inside]
+    policy = block(text, "security-policy ip")
+    for s in nat.static:
+        assert f"  destination-ip-host {s.inside}" in policy
+    assert text.index("security-zone name Trust") > text.index(f"interface {nat.outside_interface}\n")
+
+
+def test_vpn_spoke_ikev2(devices) -> None:
+    d = devices["yx-gaoxi-v03"]
+    text = config(d)
+    peer = d.vpn.peers[0]
+    assert block(text, f"ikev2 keychain {peer.name}")[1:] == [
+        f" peer {peer.name}", f"  address {peer.remote_address} 32", f"  identity fqdn {peer.remote_id}",
+        f"  pre-shared-key plaintext ${{secret:{peer.psk_secret}}}"]
+    prof = block(text, f"ikev2 profile {peer.name}")
+    assert f" identity local fqdn {peer.local_id}" in prof and f" match remote identity fqdn {peer.remote_id}" in prof
+    tun = d.interface(peer.tunnel_interface)
+    assert block(text, f"interface {tun.name} mode ipsec")[-2] == f" tunnel protection ipsec profile {peer.name}"
+    assert text.index(f"ipsec profile {peer.name} isakmp") < text.index(f"interface {tun.name} mode ipsec")
+
+
+def test_ikev1_when_asked(devices) -> None:
+    d = devices["yx-gaoxi-v03"]
+    v1 = d.model_copy(update={"vpn": d.vpn.model_copy(update={"ike_version": 1})})
+    text = config(v1)
+    assert "ikev2" not in text
+    peer = d.vpn.peers[0]
+    assert (f" pre-shared-key address {peer.remote_address} 32 key simple ${{secret:{peer.psk_secret}}}"
+            in block(text, f"ike keychain {peer.name}"))
+    assert lint(text) == []
+
+
+@pytest.mark.parametrize("host", ["yx-gaoxi-v03", "yx-fw-1"])
+def test_filters_render_as_advanced_acl(devices, host: str) -> None:
+    d = devices[host]
+    iface = next(i.name for i in d.interfaces if i.kind in ("svi", "routed") and i.address)
+    flt = Filter(name="lan-in", number=3002, rules=[
+        AclRule(seq=5, action="permit", protocol="tcp", source="10.30.18.0/24", destination="10.30.0.66/32",
+                port_min=22, port_max=22),
+        AclRule(seq=10, action="permit", protocol="tcp", source="0.0.0.0/0", destination="10.30.16.0/24",
+                established=True),
+        AclRule(seq=15, action="permit", protocol="udp", source="10.30.149.64/28", destination="0.0.0.0/0",
+                port_min=1024, port_max=65535),
+        AclRule(seq=1000, action="deny", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0"),
+    ])
+    ifs = [i.model_copy(update={"acl_in": flt.name, "acl_out": flt.name}) if i.name == iface else i
+           for i in d.interfaces]
+    text = config(d.model_copy(update={"filters": [flt], "interfaces": ifs}))
+    assert block(text, "acl advanced 3002") == [
+        "acl advanced 3002", " description lan-in",
+        " rule 5 permit tcp source 10.30.18.0 0.0.0.255 destination 10.30.0.66 0 destination-port eq 22",
+        " rule 10 permit tcp source any destination 10.30.16.0 0.0.0.255 established",
+        " rule 15 permit udp source 10.30.149.64 0.0.0.15 destination any destination-port range 1024 65535",
+        " rule 1000 deny ip source any destination any"]
+    body = block(text, f"interface {iface}")
+    assert " packet-filter 3002 inbound" in body and " packet-filter 3002 outbound" in body
+    assert lint(text) == []
