@@ -212,6 +212,8 @@ class AclRule(M):
     destination: str = Field(description="prefix; 0.0.0.0/0 is any")
     port_min: int | None = Field(None, description="destination port range (tcp/udp)")
     port_max: int | None = None
+    source_port_min: int | None = Field(None, description="source port range (tcp/udp): replies of a service")
+    source_port_max: int | None = None
     established: bool = Field(False, description="match return traffic only (tcp established / ct state)")
     remark: str = Field("", description="policy rule this line comes from")
 

@@ -45,7 +45,10 @@ def compile_topology(root: Path) -> BuildResult:
         col = Collector("validate")
         col.extend(diags)
         col.raise_if_errors()
-    intents, new = build_intent(topo, old)
+    intents, new, internal = build_intent(topo, old)
+    from countynet.policy.compile import apply_policy
+
+    intents, _ = apply_policy(intents, topo.policy, internal)
     return BuildResult(topo, intents, new, old, warnings=list(topo.warnings))
 
 

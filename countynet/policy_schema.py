@@ -7,6 +7,7 @@ A rule may be scoped to one township or unit, and may carry an expiry date (expi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ PORT_RE = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
 ServiceSpec = Annotated[str, Field(description="'tcp/443', 'udp/514', 'tcp/8000-8011' or 'icmp'")]
 
 
+@functools.cache
 def parse_port(spec: str) -> tuple[str, int, int]:
     """'tcp/80' -> ('tcp', 80, 80); 'icmp' -> ('icmp', 0, 0)."""
     if spec == "icmp":

@@ -93,9 +93,11 @@ class Pools(Strict):
     centre_zone: Pool
     zone_host: Pool = Field(description="host addresses inside each centre zone")
     unit_lan: Pool
-    township_block: Pool
+    township_lan_block: Pool = Field(description="one block per township for its government/station LANs")
     township_lan: Pool
+    township_link_block: Pool = Field(description="one block per township for its village leased lines")
     township_link: Pool
+    village_block: Pool = Field(description="one block per township for its village LANs")
     village_lan: Pool
 
 

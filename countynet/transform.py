@@ -168,7 +168,8 @@ class Builder:
         sw = f"{self.prefix}-{tw.id}-sw1"
         self.add_dev(rt, "township_router", tw.router_kit, key, tw.wave, (key, ["router_kit"]), township=tw.id)
         self.add_dev(sw, "township_switch", tw.switch_kit, key, tw.wave, (key, ["switch_kit"]), township=tw.id)
-        self.addr.request("township_block", tw.id)
+        for block in ("township_lan_block", "township_link_block", "village_block"):
+            self.addr.request(block, tw.id)
         for d in (rt, sw):
             self.addr.request("loopback", d)
         self.addr.request("township_lan", f"{tw.id}:gov", parent=tw.id)
@@ -565,7 +566,7 @@ class Builder:
         if "unit-lan" in kinds:
             inside.append(self.p.unit_lan.prefix or "")
         if "township-lan" in kinds:
-            inside.append(self.p.township_block.prefix or "")
+            inside.append(self.p.township_lan_block.prefix or "")
         statics = []
         outside_net = out.address
         idx = 3
@@ -597,7 +598,8 @@ class Builder:
                 a = area_id(tw.area)
                 if a in areas:
                     areas[a] = I.OspfArea(id=a, type=r.township_area_type,
-                                          ranges=[self.a("township_block", tw.id)])
+                                          ranges=[self.a(b, tw.id) for b in
+                                                  ("township_lan_block", "township_link_block", "village_block")])
             ua = area_id(r.unit_area)
             if ua in areas:
                 areas[ua] = I.OspfArea(id=ua, type=r.township_area_type, ranges=[self.p.unit_lan.prefix or ""])
@@ -629,13 +631,14 @@ class Builder:
         return I.Routing(ospf=ospf, static=d.statics, bgp=bgp)
 
 
-def build_intent(topo: Topology, lock: dict[str, Any]) -> tuple[dict[str, I.DeviceIntent], dict[str, Any]]:
-    """Return every device's intent and the new lock contents."""
+def build_intent(topo: Topology, lock: dict[str, Any]
+                 ) -> tuple[dict[str, I.DeviceIntent], dict[str, Any], list[ipaddress.IPv4Network]]:
+    """Return every device's intent, the new lock contents and the county's internal aggregates."""
     b = Builder(topo, lock)
     intents = b.build()
     new_lock = {"version": 1, "addresses": b.addr.result, "ports": b.ports.result, "vlans": b.tvlans.result,
                 "lags": b.lags.result}
-    return intents, new_lock
+    return intents, new_lock, b.county_aggregates()
 
 
 def diag_list(col: Collector) -> list[Diagnostic]:

@@ -146,3 +146,40 @@ def linuxify(d: DeviceIntent) -> DeviceIntent:
         update["vpn"] = d.vpn.model_copy(update={"peers": [p.model_copy(
             update={"tunnel_interface": rn(p.tunnel_interface)}) for p in d.vpn.peers]})
     return d.model_copy(update=update)
+
+
+def golden_diff(platform: str, host: str, files: dict[str, str]) -> str:
+    """'' when `files` equal the golden directory of `host`; otherwise unified diffs and a hint."""
+    import difflib
+
+    from tests.update_golden_cisco_linux import UPDATE_HINT, host_dir
+
+    base = host_dir(platform, host)
+    golden = {str(p.relative_to(base)): p.read_text(encoding="utf-8")
+              for p in sorted(base.rglob("*")) if p.is_file()} if base.is_dir() else {}
+    out = []
+    for name in sorted(set(golden) | set(files)):
+        old, new = golden.get(name), files.get(name)
+        if old == new:
+            continue
+        if old is None:
+            out.append(f"{platform}/{host}/{name}: rendered but has no golden file")
+        elif new is None:
+            out.append(f"{platform}/{host}/{name}: golden file exists but the device no longer renders it")
+        else:
+            out.append("".join(difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                fromfile=f"golden/{platform}/{host}/{name}", tofile=f"rendered/{host}/{name}")))
+    return "\n".join([*out, UPDATE_HINT]) if out else ""
+
+
+def block(text: str, header: str) -> list[str]:
+    """Lines of the IOS block that starts with `header` (up to the next '!' or top-level line)."""
+    lines = text.splitlines()
+    start = lines.index(header)
+    out = []
+    for line in lines[start + 1:]:
+        if line == "!" or not line.startswith(" "):
+            break
+        out.append(line)
+    return out

@@ -74,7 +74,7 @@ def test_adding_a_township_moves_nobody(topo_copy: Path, bundled) -> None:
     (topo_copy / "townships/xincun.yaml").write_text(new, encoding="utf-8")
     after = rebuild(topo_copy)
     assert moved(bundled.lock, after) == {}
-    assert "xincun" in after["addresses"]["township_block"]
+    assert "xincun" in after["addresses"]["village_block"]
 
 
 def test_validate_locked_fails_when_the_lock_would_change(topo_copy: Path) -> None:
@@ -131,12 +131,14 @@ def test_ports_are_stable_and_exhaustion_is_reported() -> None:
     assert len(slots.problems) == 1 and "no free slot" in slots.problems[0].message
 
 
-@pytest.mark.parametrize("pool", ["village_lan", "township_link"])
-def test_village_addresses_sit_inside_their_township_block(bundled, pool: str) -> None:
+@pytest.mark.parametrize(("pool", "block"), [("village_lan", "village_block"),
+                                           ("township_link", "township_link_block"),
+                                           ("township_lan", "township_lan_block")])
+def test_township_addresses_sit_inside_their_township_block(bundled, pool: str, block: str) -> None:
     import ipaddress
 
-    blocks = {k: ipaddress.ip_network(v) for k, v in bundled.lock["addresses"]["township_block"].items()}
+    blocks = {k: ipaddress.ip_network(v) for k, v in bundled.lock["addresses"][block].items()}
     for owner, prefix in bundled.lock["addresses"][pool].items():
-        tw = owner.split("/")[0].split(":")[0].replace("uplink:village:", "")
-        tw = owner.removeprefix("uplink:village:").split("/")[0].split("--")[0].removeprefix("yx-").split("-rt1")[0]
+        tw = owner.removeprefix("uplink:village:").removeprefix("yx-").split("/")[0].split(":")[0]
+        tw = tw.split("-rt1")[0]
         assert ipaddress.ip_network(prefix).subnet_of(blocks[tw]), (owner, prefix)

@@ -33,10 +33,13 @@ def running_cfg(flavor: str, description: str = "old", extra: str = "") -> str:
             f" ip address 10.0.0.1 255.255.255.252\n{extra}")
 
 
-def intended_cfg(flavor: str, description: str = "new", extra: str = "") -> str:
+def intended_cfg(flavor: str, description: str = "new", extra: str = "", user2: bool = False) -> str:
     name = "hostname" if flavor == "ios" else "sysname"
     users = ("username netadmin privilege 15 secret ${secret:aaa-netadmin}" if flavor == "ios"
              else "aaa\n local-user netadmin password irreversible-cipher ${secret:aaa-netadmin}")
+    if user2:
+        users += ("\nusername auditor privilege 1 secret ${secret:aaa-auditor}" if flavor == "ios"
+                  else "\n local-user auditor password irreversible-cipher ${secret:aaa-auditor}")
     return (f"{name} R1\n{users}\ninterface {IFACE[flavor]}\n description {description}\n"
             f" ip address 10.0.0.1 255.255.255.252\n{extra}")
 
@@ -54,8 +57,10 @@ class Lab:
         self.ws = Workspace(tmp)
         self.sims: dict[str, Simulator] = {}
 
-    def add(self, host: str, flavor: str, cfg: str, intended: str, wave: int = 1, **dev_kw: object) -> Device:
-        dev = Device("R1", flavor, cfg, minute=3.0, **dev_kw)  # type: ignore[arg-type]
+    def add(self, host: str, flavor: str, cfg: str, intended: str, wave: int = 1, minute: float = 8.0,
+            **dev_kw: object) -> Device:
+        # the simulator scales the vendors' minute timers: `minute` seconds each
+        dev = Device("R1", flavor, cfg, minute=minute, **dev_kw)  # type: ignore[arg-type]
         sim = Simulator(dev).start()
         self.sims[host] = sim
         self.ws.known_hosts_lines.append(sim.known_hosts_line())
@@ -76,7 +81,15 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 
 
 def run_text(dev: Device) -> list[str]:
-    return lines(dev.running)
+    """The device's running config as sorted lines under their section (devices order lines canonically)."""
+    out, parent = [], ""
+    for line in lines(dev.running):
+        if not line.startswith(" "):
+            parent = line
+            out.append(line)
+        else:
+            out.append(f"{parent} ::{line}")
+    return sorted(out)
 
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
@@ -94,7 +107,7 @@ def test_dry_run_commit_confirm_idempotent(lab: Lab, flavor: str) -> None:
     r = rep.results["r1"]
     assert r.outcome == Outcome.COMMITTED, r.detail
     assert r.checks == {"management": True, "uplink": True}
-    assert " description new" in run_text(dev)
+    assert " description new" in lines(dev.running)
     assert dev.timer is None and dev.reboot_timer is None  # confirmed: no rollback pending
     assert dev.saved >= 1
     if flavor == "vrp5":
@@ -115,9 +128,7 @@ def test_dry_run_commit_confirm_idempotent(lab: Lab, flavor: str) -> None:
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_new_secret_line_is_resolved_and_masked(lab: Lab, flavor: str) -> None:
-    extra = ("username auditor privilege 1 secret ${secret:aaa-auditor}\n" if flavor == "ios"
-             else "aaa\n local-user auditor password irreversible-cipher ${secret:aaa-auditor}\n")
-    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, extra=extra))
+    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True))
     os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = "An0ther-Secret"
     try:
         rep = deploy(lab.ws.options(commit=True))
@@ -156,7 +167,8 @@ DROP_AT = {"vrp8": r"^commit trial", "vrp5": r"^description new", "comware": r"^
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_session_dropped_after_apply_rolls_back(lab: Lab, flavor: str) -> None:
-    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor), drop_on=DROP_AT[flavor])
+    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor), drop_on=DROP_AT[flavor],
+                  minute=1.5)
     before = run_text(dev)
     r = deploy(lab.ws.options(commit=True)).results["r1"]
     assert any("session dropped" in e for e in dev.events)

@@ -19,6 +19,7 @@ SECRET = SECRET_PATTERN
 IFNAME = (r"(?:LoopBack|Vlan-interface|Bridge-Aggregation|Tunnel|NULL|GigabitEthernet|Ten-GigabitEthernet)"
           r"[\d/]+")
 ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
+PORTS = r"(?: {kind}-port (?:eq \d+|range \d+ \d+))?"
 VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
 NAME = r"[A-Za-z0-9][\w.-]*"
 HASH = r"(?:sha1|sha256|sha384|sha512)"
@@ -30,8 +31,8 @@ ALLOWED = [
     r" password-control enable", r" password-control login-attempt \d+ exceed lock-time \d+", r" dhcp enable",
     r"vlan \d+", rf" name {NAME}",
     r"acl (?:basic|advanced) \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
-    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR} destination {ADDR}"
-    r"(?: destination-port (?:eq \d+|range \d+ \d+))?(?: established)?",
+    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
+    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: established)?",
     rf" ip prefix-list {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
     rf"route-policy {NAME} permit node \d+", rf" if-match ip address prefix-list {NAME}",
     rf"dhcp server ip-pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}",
@@ -217,24 +218,57 @@ def test_ikev1_when_asked(devices) -> None:
 def test_filters_render_as_advanced_acl(devices, host: str) -> None:
     d = devices[host]
     iface = next(i.name for i in d.interfaces if i.kind in ("svi", "routed") and i.address)
-    flt = Filter(name="lan-in", number=3002, rules=[
+    flt = Filter(name="lan-in", number=3902, rules=[
         AclRule(seq=5, action="permit", protocol="tcp", source="10.30.18.0/24", destination="10.30.0.66/32",
                 port_min=22, port_max=22),
         AclRule(seq=10, action="permit", protocol="tcp", source="0.0.0.0/0", destination="10.30.16.0/24",
                 established=True),
         AclRule(seq=15, action="permit", protocol="udp", source="10.30.149.64/28", destination="0.0.0.0/0",
                 port_min=1024, port_max=65535),
+        AclRule(seq=20, action="permit", protocol="tcp", source="10.30.16.12/32", destination="0.0.0.0/0",
+                source_port_min=8000, source_port_max=8080),
         AclRule(seq=1000, action="deny", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0"),
     ])
     ifs = [i.model_copy(update={"acl_in": flt.name, "acl_out": flt.name}) if i.name == iface else i
            for i in d.interfaces]
-    text = config(d.model_copy(update={"filters": [flt], "interfaces": ifs}))
-    assert block(text, "acl advanced 3002") == [
-        "acl advanced 3002", " description lan-in",
+    text = config(d.model_copy(update={"filters": [*d.filters, flt], "interfaces": ifs}))
+    assert block(text, "acl advanced 3902") == [
+        "acl advanced 3902", " description lan-in",
         " rule 5 permit tcp source 10.30.18.0 0.0.0.255 destination 10.30.0.66 0 destination-port eq 22",
         " rule 10 permit tcp source any destination 10.30.16.0 0.0.0.255 established",
         " rule 15 permit udp source 10.30.149.64 0.0.0.15 destination any destination-port range 1024 65535",
+        " rule 20 permit tcp source 10.30.16.12 0 source-port range 8000 8080 destination any",
         " rule 1000 deny ip source any destination any"]
     body = block(text, f"interface {iface}")
-    assert " packet-filter 3002 inbound" in body and " packet-filter 3002 outbound" in body
+    assert " packet-filter 3902 inbound" in body and " packet-filter 3902 outbound" in body
     assert lint(text) == []
+
+
+def test_bgp_redistribution_and_special_routes(devices) -> None:
+    from countynet.intent import Bgp, BgpNeighbor, OspfArea, StaticRoute
+    from countynet.roundtrip import check_device
+
+    d = devices["yx-fw-1"]
+    ospf = d.routing.ospf.model_copy(update={
+        "redistribute": ["connected"], "redistribute_prefixes": ["203.0.113.0/29"],
+        "areas": [*d.routing.ospf.areas, OspfArea(id="0.0.0.7", type="totally-stub", ranges=["10.50.0.0/22"])]})
+    bgp = Bgp(asn=65030, router_id="10.30.0.37", neighbors=[
+        BgpNeighbor(address="203.0.113.1", remote_as=4134, description="isp", export_prefixes=["10.30.0.0/16"])])
+    static = [*d.routing.static, StaticRoute(prefix="10.30.0.0/16", interface="null", description="aggregate",
+                                             distance=250)]
+    d = d.model_copy(update={"routing": d.routing.model_copy(update={"ospf": ospf, "bgp": bgp, "static": static})})
+    text = config(d)
+    assert lint(text) == []
+    assert " ip prefix-list OSPF-REDIST index 10 permit 203.0.113.0 29" in text
+    assert " if-match ip address prefix-list OSPF-REDIST" in text
+    ospf_block = block(text, "ospf 1 router-id 10.30.0.37")
+    assert " import-route direct route-policy OSPF-REDIST" in ospf_block
+    area7 = ospf_block[ospf_block.index(" area 0.0.0.7"):]
+    assert area7 == [" area 0.0.0.7", "  abr-summary 10.50.0.0 255.255.252.0", "  stub no-summary"]
+    assert " ip route-static 10.30.0.0 16 NULL0 preference 250 description aggregate" in text
+    bgp_block = block(text, "bgp 65030")
+    assert " peer 203.0.113.1 as-number 4134" in bgp_block
+    assert "  peer 203.0.113.1 prefix-list BGP-203-0-113-1-OUT export" in bgp_block
+    # no import prefixes: the import list denies everything rather than accepting all
+    assert " ip prefix-list BGP-203-0-113-1-IN index 10 deny 0.0.0.0 0 less-equal 32" in text
+    assert check_device(d, render_device(d)) == []

@@ -18,6 +18,7 @@ IP = r"\d{1,3}(?:\.\d{1,3}){3}"
 SECRET = SECRET_PATTERN
 IFNAME = r"(?:LoopBack|Vlanif|Eth-Trunk|Tunnel|NULL|GigabitEthernet|XGigabitEthernet|10GE|100GE)[\d/]+"
 ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
+PORTS = r"(?: {kind}-port (?:eq \d+|range \d+ \d+))?"
 VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
 NAME = r"[A-Za-z0-9][\w.-]*"
 HASH = r"(?:sha1|sha2-256|sha2-384|sha2-512)"
@@ -29,22 +30,23 @@ COMMON = [
     r'header login information "[^"]+"', r"undo telnet server enable", r"dhcp enable",
     rf"vlan batch {VLANS}", r"vlan \d+", rf" name {NAME}",
     r"acl number \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
-    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR} destination {ADDR}"
-    r"(?: destination-port (?:eq \d+|range \d+ \d+))?(?: tcp-flag established)?",
+    rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
+    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: tcp-flag established)?",
     rf"ip ip-prefix {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
     rf"route-policy {NAME} permit node \d+", rf" if-match ip-prefix {NAME}",
     rf"ip pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}", rf" excluded-ip-address {IP} {IP}",
     r" lease day \d+ hour 0 minute 0", rf" dns-list {IP}(?: {IP})*",
     r"ike proposal \d+", rf" encryption-algorithm {ENC}", r" dh group(?:5|14|15|16|19|20)",
     rf" authentication-algorithm {HASH}", rf" integrity-algorithm hmac-{HASH}", rf" prf hmac-{HASH}",
-    rf"ipsec proposal {NAME}", r" transform esp", r" encapsulation-mode tunnel",
+    r"ipsec proposal [\w.-]{1,15}", r" transform esp", r" encapsulation-mode tunnel",
     rf" esp authentication-algorithm {HASH}", rf" esp encryption-algorithm {ENC}",
-    rf"ike peer {NAME}", r" undo version [12]", rf" pre-shared-key cipher {SECRET}", r" ike-proposal \d+",
+    r"ike peer [\w.-]{1,15}", r" undo version [12]", rf" pre-shared-key cipher {SECRET}", r" ike-proposal \d+",
     r" local-id-type fqdn", rf" local-id {NAME}", r" remote-id-type fqdn", rf" remote-id {NAME}",
     rf" remote-address {IP}", r" dpd type periodic",
-    rf"ipsec profile {NAME}", rf" ike-peer {NAME}", rf" proposal {NAME}", r" pfs dh-group\d+",
+    r"ipsec profile [\w.-]{1,15}", rf" ike-peer {NAME}", rf" proposal {NAME}", r" pfs dh-group\d+",
     rf"interface {IFNAME}", r" port link-type (?:access|trunk)", r" port default vlan \d+",
-    rf" port trunk allow-pass vlan {VLANS}", r" eth-trunk \d+", rf" ip address {IP} {IP}",
+    rf" port trunk allow-pass vlan {VLANS}", r" undo port trunk allow-pass vlan 1", r" eth-trunk \d+",
+    rf" ip address {IP} {IP}",
     r" tunnel-protocol ipsec", rf" source {IFNAME}", rf" destination {IP}", rf" ipsec profile {NAME}",
     r" ospf network-type p2p", r" ospf cost \d+", r" ospf timer (?:hello|dead) \d+",
     rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
@@ -72,7 +74,6 @@ COMMON = [
     rf"snmp-agent usm-user v3 {NAME} authentication-mode sha2-256 cipher {SECRET}",
     rf"snmp-agent usm-user v3 {NAME} privacy-mode aes256 cipher {SECRET}", rf"snmp-agent trap source {IFNAME}",
     rf"snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
-    r"snmp-agent trap enable",
 ]
 BY_OS = {
     "vrp5": [r" mode lacp", r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
@@ -158,7 +159,8 @@ def test_secrets_are_placeholders_only(devices) -> None:
     assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
             "vpn-psk-aonan-v03"} <= found
     for line in text.splitlines():
-        if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha|privacy-mode", line):
+        if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha"
+                     r"|privacy-mode", line):
             assert re.search(SECRET_PATTERN, line), line
 
 
@@ -226,8 +228,9 @@ def test_dhcp_pool_serves_exactly_the_range(devices) -> None:
         assert sum(line.startswith(" excluded-ip-address") for line in pool) == 1
 
 
-def with_filters(d: DeviceIntent, iface: str, number: int = 3001) -> DeviceIntent:
-    """The device with a compiled filter bound inbound on one interface (as the policy compiler will)."""
+def with_filters(d: DeviceIntent, iface: str, number: int = 3901) -> DeviceIntent:
+    """The device with one more compiled filter, bound inbound on one interface (as the policy compiler
+    does; the filters the policy already gives the device stay)."""
     flt = Filter(name="village-lan-in", number=number, rules=[
         AclRule(seq=5, action="permit", protocol="tcp", source="10.30.18.0/24", destination="10.30.0.4/32",
                 port_min=22, port_max=22, remark="management ssh"),
@@ -238,31 +241,81 @@ def with_filters(d: DeviceIntent, iface: str, number: int = 3001) -> DeviceInten
         AclRule(seq=20, action="permit", protocol="tcp", source="10.30.129.64/28", destination="10.30.17.0/24",
                 port_min=8000, port_max=8080),
         AclRule(seq=25, action="permit", protocol="icmp", source="0.0.0.0/0", destination="0.0.0.0/0"),
+        AclRule(seq=30, action="permit", protocol="udp", source="10.30.16.10/32", destination="0.0.0.0/0",
+                source_port_min=53, source_port_max=53, port_min=1024, port_max=65535),
         AclRule(seq=1000, action="deny", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0"),
     ])
     ifs = [i.model_copy(update={"acl_in": flt.name}) if i.name == iface else i for i in d.interfaces]
-    return d.model_copy(update={"filters": [flt], "interfaces": ifs})
+    return d.model_copy(update={"filters": [*d.filters, flt], "interfaces": ifs})
 
 
 @pytest.mark.parametrize(("host", "iface", "binding"), [
-    ("yx-aonan-v03", "Vlanif10", " traffic-filter inbound acl 3001"),   # VRP5 syntax
-    ("yx-core-1", "Vlanif10", " traffic-filter acl 3001 inbound"),      # VRP8 syntax
+    ("yx-aonan-v03", "Vlanif10", " traffic-filter inbound acl 3901"),   # VRP5 syntax
+    ("yx-core-1", "Vlanif10", " traffic-filter acl 3901 inbound"),      # VRP8 syntax
 ])
 def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding: str) -> None:
     d = with_filters(devices[host], iface)
     text = config(d)
-    assert block(text, "acl number 3001") == [
-        "acl number 3001", " description village-lan-in",
+    assert block(text, "acl number 3901") == [
+        "acl number 3901", " description village-lan-in",
         " rule 5 permit tcp source 10.30.18.0 0.0.0.255 destination 10.30.0.4 0 destination-port eq 22",
         " rule 10 permit udp source any destination 10.30.16.10 0 destination-port eq 53",
         " rule 15 permit tcp source 10.30.16.0 0.0.0.255 destination any tcp-flag established",
         " rule 20 permit tcp source 10.30.129.64 0.0.0.15 destination 10.30.17.0 0.0.0.255 "
         "destination-port range 8000 8080",
         " rule 25 permit icmp source any destination any",
+        " rule 30 permit udp source 10.30.16.10 0 source-port eq 53 destination any destination-port range 1024 65535",
         " rule 1000 deny ip source any destination any"]
     assert binding in block(text, f"interface {iface}")
-    assert text.index("acl number 3001\n") < text.index(f"interface {iface}\n")
+    assert text.index("acl number 3901\n") < text.index(f"interface {iface}\n")
     assert lint(text, d.os) == []
-    for i in d.interfaces:
-        if i.name != iface:
-            assert "traffic-filter" not in "\n".join(block(text, f"interface {i.name}"))
+    assert len(re.findall(r"traffic-filter .*\b3901\b", text)) == 1
+    for i in d.interfaces:  # the policy's own bindings are kept (inbound on ours is replaced)
+        for acl, word in ((i.acl_in, "inbound"), (i.acl_out, "outbound")):
+            if acl and not (i.name == iface and word == "inbound"):
+                number = next(f.number for f in d.filters if f.name == acl)
+                assert any(str(number) in x and word in x for x in block(text, f"interface {i.name}")), i.name
+
+
+def with_extra_routing(d: DeviceIntent) -> DeviceIntent:
+    """Routing the bundled build does not use on VRP today: BGP, filtered redistribution, stub/NSSA
+    areas, null and preference routes."""
+    from countynet.intent import Bgp, BgpNeighbor, OspfArea, StaticRoute
+
+    ospf = d.routing.ospf.model_copy(update={
+        "redistribute": ["static", "bgp"], "redistribute_prefixes": ["10.40.0.0/16", "10.41.1.0/24"],
+        "areas": [*d.routing.ospf.areas, OspfArea(id="0.0.0.50", type="stub"), OspfArea(id="0.0.0.51", type="nssa")]})
+    bgp = Bgp(asn=65030, router_id="10.30.0.35", networks=["10.30.0.0/16"], neighbors=[
+        BgpNeighbor(address="172.16.0.1", remote_as=65100, description="city network", update_source="LoopBack0",
+                    import_prefixes=["10.40.0.0/16"], export_prefixes=["10.30.0.0/16"])])
+    static = [*d.routing.static, StaticRoute(prefix="10.30.0.0/16", interface="null", description="aggregate"),
+              StaticRoute(prefix="10.42.0.0/16", next_hop="10.30.5.10", distance=200)]
+    return d.model_copy(update={"routing": d.routing.model_copy(update={"ospf": ospf, "bgp": bgp,
+                                                                         "static": static})})
+
+
+def test_bgp_redistribution_and_special_routes(devices) -> None:
+    from countynet.roundtrip import check_device
+
+    d = with_extra_routing(devices["yx-core-1"])
+    text = config(d)
+    assert lint(text, d.os) == []
+    assert "ip ip-prefix OSPF-REDIST index 10 permit 10.40.0.0 16" in text
+    assert block(text, "route-policy OSPF-REDIST permit node 10") == [
+        "route-policy OSPF-REDIST permit node 10", " if-match ip-prefix OSPF-REDIST"]
+    ospf = block(text, "ospf 1 router-id 10.30.0.35")
+    assert " import-route static route-policy OSPF-REDIST" in ospf
+    assert " import-route bgp route-policy OSPF-REDIST" in ospf
+    assert ospf[ospf.index(" area 0.0.0.50") + 1] == "  stub"
+    assert ospf[ospf.index(" area 0.0.0.51") + 1] == "  nssa"
+    assert "ip route-static 10.30.0.0 255.255.0.0 NULL0 description aggregate" in text
+    assert "ip route-static 10.42.0.0 255.255.0.0 10.30.5.10 preference 200" in text
+    bgp = block(text, "bgp 65030")
+    for line in (" peer 172.16.0.1 as-number 65100", " peer 172.16.0.1 connect-interface LoopBack0",
+                 "  network 10.30.0.0 255.255.0.0", "  peer 172.16.0.1 ip-prefix BGP-172-16-0-1-IN import",
+                 "  peer 172.16.0.1 ip-prefix BGP-172-16-0-1-OUT export"):
+        assert line in bgp, line
+    assert ("ip ip-prefix BGP-172-16-0-1-IN index 10 permit 10.40.0.0 16 greater-equal 16 less-equal 32"
+            in text)
+    assert text.index("ip ip-prefix BGP-172-16-0-1-IN") < text.index("bgp 65030")
+    assert check_device(d, render_device(d)) == []

@@ -54,15 +54,16 @@ def with_filter(d: DeviceIntent, number: int) -> DeviceIntent:
         AclRule(seq=100, action="deny", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0"),
     ])
     ifs = [i.model_copy(update={"acl_in": flt.name}) if i.name == iface else i for i in d.interfaces]
-    return d.model_copy(update={"filters": [flt], "interfaces": ifs})
+    return d.model_copy(update={"filters": [*d.filters, flt], "interfaces": ifs})
 
 
 @pytest.mark.parametrize("host", ["yx-aonan-v03", "yx-core-1", "yx-gaoxi-v03", "yx-fw-1"])
 def test_filters_round_trip(devices, host: str) -> None:
-    d = with_filter(devices[host], 3005)
+    d = with_filter(devices[host], 3905)
     files = render_device(d)
     assert check_device(d, files) == []
-    assert parse(d.platform, files, d).acl_rules == {"edge-in": 3}
+    assert parse(d.platform, files, d).acl_rules == {f.name: len(f.rules) for f in d.filters}
+    assert parse(d.platform, files, d).acl_rules["edge-in"] == 3
     # one ACL line lost on the way is reported
     name = f"{host}.cfg"
     broken = {name: files[name].replace(" rule 10 permit icmp source any destination any\n", "")}
@@ -165,3 +166,20 @@ def test_parser_reads_like_the_device(devices) -> None:
     assert h3c.interfaces["Bridge-Aggregation2"].trunk_vlans == {10, 11}
     assert h3c.interfaces["Ten-GigabitEthernet1/0/25"].lag == "Bridge-Aggregation2"
     assert expected(d).hostname == d.hostname  # the intent side stays the intent's
+
+
+@pytest.mark.parametrize(("host", "iface", "lines"), [
+    ("yx-u-agriculture", "Vlanif10", [" dhcp select relay", " dhcp relay server-ip 10.30.18.30"]),
+    ("yx-u-court", "Vlan-interface10", [" dhcp select relay", " dhcp relay server-address 10.30.18.30"]),
+])
+def test_dhcp_relay(devices, host: str, iface: str, lines: list[str]) -> None:
+    d = devices[host]
+    relay = d.model_copy(update={
+        "dhcp": [], "interfaces": [i.model_copy(update={"dhcp_relay": ["10.30.18.30"]}) if i.name == iface else i
+                                   for i in d.interfaces]})
+    text = render_device(relay)[f"{host}.cfg"]
+    body = text[text.index(f"interface {iface}\n"):]
+    body = body[:body.index("\n#\n")].splitlines()
+    assert all(line in body for line in lines)
+    assert " dhcp enable\n" in text or "\ndhcp enable\n" in text
+    assert check_device(relay, {f"{host}.cfg": text}) == []

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from countynet.lab import packages, scope as scopemod
+from countynet.lab import packages
+from countynet.lab import scope as scopemod
 from countynet.lab.down import down
 from countynet.lab.plan import LabPlan, build
 from countynet.lab.sh import LabError

@@ -22,7 +22,8 @@ INET_NS = "cn-internet"
 CITY_NS = "cn-city"
 INET_HOST_NS = "cn-inet-host"
 CITY_HOST_NS = "cn-city-host"
-INET_LAN = ipaddress.IPv4Network("198.51.100.0/24")
+# the internet probe's LAN: the first of these that no intent address overlaps
+INET_LANS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "100.127.255.0/24")
 
 
 def short(host: str) -> str:
@@ -308,28 +309,34 @@ def _outside(plan: LabPlan, intents: Mapping[str, DeviceIntent]) -> None:
             plan.namespaces.setdefault(ns, Namespace(ns, "internet" if ns == INET_NS else "city"))
             plan.veths.append(Veth(ns_of(h), i.name, ns, ifn))
             plan.addrs.append(Addr(ns, ifn, f"{gw}/{plen}"))
-            if ns == INET_NS and d.nat and d.nat.outside_interface == lx.names.get(i.name, ""):
-                for s in d.nat.static:
+            nat = lx.intent.nat
+            if ns == INET_NS and nat and nat.outside_interface == i.name:
+                for s in nat.static:
                     route = Route(INET_NS, f"{s.outside}/32", i.address.split("/")[0])
                     if route not in plan.routes:
                         plan.routes.append(route)
     if INET_NS in plan.namespaces:
-        gw = str(INET_LAN.network_address + 1)
+        used = [ipaddress.IPv4Interface(i.address).network for d in intents.values() for i in d.interfaces
+                if i.address]
+        lan = next(n for n in map(ipaddress.IPv4Network, INET_LANS) if not any(n.overlaps(u) for u in used))
+        gw = str(lan.network_address + 1)
         plan.namespaces[INET_HOST_NS] = Namespace(INET_HOST_NS, "probe", "internet")
         plan.veths.append(Veth(INET_NS, "h0", INET_HOST_NS, "eth0"))
-        plan.addrs += [Addr(INET_NS, "h0", f"{gw}/24"), Addr(INET_HOST_NS, "eth0", f"{INET_LAN.network_address + 10}/24")]
+        host = f"{lan.network_address + 10}/24"
+        plan.addrs += [Addr(INET_NS, "h0", f"{gw}/24"), Addr(INET_HOST_NS, "eth0", host)]
         plan.routes.append(Route(INET_HOST_NS, "0.0.0.0/0", gw))
-        plan.probes.append(Probe(INET_HOST_NS, "internet", f"{INET_LAN.network_address + 10}/24", gw, "internet"))
+        plan.probes.append(Probe(INET_HOST_NS, "internet", host, gw, "internet"))
     if CITY_NS in plan.namespaces and plan.city and plan.city.prefixes:
         lan = next(ipaddress.IPv4Network(plan.city.prefixes[0]).subnets(new_prefix=24))
         gw = str(lan.network_address + 1)
         plan.namespaces[CITY_HOST_NS] = Namespace(CITY_HOST_NS, "probe", "city")
         plan.veths.append(Veth(CITY_NS, "h0", CITY_HOST_NS, "eth0"))
-        plan.addrs += [Addr(CITY_NS, "h0", f"{gw}/24"), Addr(CITY_HOST_NS, "eth0", f"{lan.network_address + 10}/24")]
+        host = f"{lan.network_address + 10}/24"
+        plan.addrs += [Addr(CITY_NS, "h0", f"{gw}/24"), Addr(CITY_HOST_NS, "eth0", host)]
         plan.routes.append(Route(CITY_HOST_NS, "0.0.0.0/0", gw))
         for p in plan.city.prefixes:
             plan.routes.append(Route(CITY_NS, p, None))
-        plan.probes.append(Probe(CITY_HOST_NS, "city", f"{lan.network_address + 10}/24", gw, "city"))
+        plan.probes.append(Probe(CITY_HOST_NS, "city", host, gw, "city"))
 
 
 def unused_l2(d: DeviceIntent) -> list[str]:

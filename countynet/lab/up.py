@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from countynet.lab import configs, plan as planmod
+from countynet.lab import configs
+from countynet.lab import plan as planmod
 from countynet.lab.plan import LabPlan, ns_of
 from countynet.lab.sh import LabError, ip_batch, nsexec, run
 from countynet.lab.state import LabState
@@ -215,6 +216,8 @@ class Builder:
                 per[d.ns] += [f"addr add {a} dev {ifname}" for a in st["address"]]
                 routes[d.ns] += [f"route replace default via {g}" for g in st["gateway"]]
                 routes[d.ns] += [c.removeprefix("ip ") for c in st["up"] if c.startswith("ip route")]
+            # stop-gap VRRP: the group's master holds the virtual address (no vrrpd in the lab)
+            per[d.ns] += [f"addr add {vip} dev {ifname}" for ifname, vip in p.devices[host].vips.items()]
         for n in p.namespaces.values():
             if n.mgmt:
                 per[n.name] += [f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
@@ -276,7 +279,7 @@ class Builder:
             (d.dir / sub).mkdir(parents=True, exist_ok=True)
         conf = [f"hostname city-as{c.asn}", "!", f"router bgp {c.asn}", f" bgp router-id {c.router_id}",
                 " no bgp ebgp-requires-policy", f" neighbor {c.neighbor} remote-as {c.neighbor_as}",
-                " neighbor {} timers 1 3".format(c.neighbor), " address-family ipv4 unicast"]
+                f" neighbor {c.neighbor} timers 1 3", " address-family ipv4 unicast"]
         conf += [f"  network {p}" for p in c.prefixes] + [" exit-address-family", "!"]
         (d.frr / "frr.conf").write_text("\n".join(conf) + "\n")
         (d.frr / "vtysh.conf").write_text("username root nopassword\n")
@@ -295,13 +298,20 @@ class Builder:
             if "etc/nftables.conf" not in d.files:
                 return
             run(nsexec(d.ns, "nft", "-f", str(d.dir / "etc" / "nftables.conf")))
-            allow_mgmt(d.ns)
+            adjust_nft(d.ns, stateless_forward=self.plan.devices[d.host].intent.role != "firewall")
 
         pmap(one, list(self.devs.values()))
 
     def ipsec(self) -> None:
         vpns = [d for d in self.devs.values() if d.vpn]
         for d in vpns:
+            # strongSwan routes the remote selectors (10.30.0.0/16) in table 220, which also covers the
+            # spoke's own LAN: keep traffic to the local selectors in the main table
+            vpn = self.plan.devices[d.host].intent.vpn
+            assert vpn
+            if vpn.role == "spoke":
+                nets = sorted({n for peer in vpn.peers for n in peer.local_networks})
+                ip_batch([f"rule add to {n} lookup main pref 200" for n in nets], d.ns)
             (d.run / "charon.vici").unlink(missing_ok=True)
             script = (f"mount --bind {d.run} /run && STRONGSWAN_CONF={d.ipsec / 'strongswan.conf'} "
                       f"exec {CHARON}")
@@ -377,14 +387,27 @@ class Builder:
         self.state.info.update({"devices": len(devices), "timings": self.timings})
 
 
-def allow_mgmt(ns: str) -> None:
-    """Let the lab's management network in: `iifname mgmt0 accept` first in every default-drop input chain."""
-    data = json.loads(run(nsexec(ns, "nft", "-j", "list", "chains")) or "{}")
+def adjust_nft(ns: str, stateless_forward: bool) -> None:
+    """Lab-only changes to a loaded ruleset: `iifname mgmt0 accept` first in every default-drop input chain
+    (the lab's management network); on non-firewalls, drop the forward chains' `ct state invalid drop`:
+    routers sit on asymmetric paths (ECMP one way, the VRRP master back) where conntrack sees only half a
+    flow - the vendor ACLs they emulate are stateless."""
+    data = json.loads(run(nsexec(ns, "nft", "-j", "list", "ruleset")) or "{}")
+    hooks: dict[tuple[str, str, str], str] = {}
     for item in data.get("nftables", []):
         ch = item.get("chain")
-        if ch and ch.get("hook") == "input" and ch.get("policy") == "drop":
-            run(nsexec(ns, "nft", "insert", "rule", ch["family"], ch["table"], ch["name"],
-                       "iifname", "mgmt0", "accept"))
+        if ch and ch.get("hook"):
+            hooks[(ch["family"], ch["table"], ch["name"])] = ch["hook"]
+            if ch["hook"] == "input" and ch.get("policy") == "drop":
+                run(nsexec(ns, "nft", "insert", "rule", ch["family"], ch["table"], ch["name"],
+                           "iifname", "mgmt0", "accept"))
+        rule = item.get("rule")
+        if not (rule and stateless_forward and hooks.get((rule["family"], rule["table"], rule["chain"])) == "forward"):
+            continue
+        expr = json.dumps(rule.get("expr", []))
+        if '"invalid"' in expr and '"drop"' in expr and '"ct"' in expr:
+            run(nsexec(ns, "nft", "delete", "rule", rule["family"], rule["table"], rule["chain"],
+                       "handle", str(rule["handle"])))
 
 
 def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> Builder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from ttp import ttp  # type: ignore[import-untyped]
+from ttp import ttp
 
 from countynet.intent import DeviceIntent
 from countynet.roundtrip import Facts, IfFacts
@@ -27,6 +27,7 @@ interface {{ name }}
  switchport trunk allowed vlan {{ trunk_vlans }}
  channel-group {{ lag_id | to_int }} mode {{ lag_mode }}
  ip ospf {{ ospf_process }} area {{ ospf_area }}
+!{{ _end_ }}
 </group>
 
 <group name="vlans">
@@ -42,13 +43,23 @@ router bgp {{ asn | to_int }}
   <group name="neighbors">
  neighbor {{ address }} remote-as {{ remote_as | to_int }}
   </group>
+!{{ _end_ }}
 </group>
 
 <group name="acls">
 ip access-list extended {{ name }}
   <group name="rules">
- {{ seq | DIGIT }} {{ action | re("permit|deny") }} {{ rest | ORPHRASE }}
+ {{ seq | DIGIT }} {{ action }} {{ rest | ORPHRASE }}
   </group>
+!{{ _end_ }}
+</group>
+
+<group name="standard_acls">
+ip access-list standard {{ name }}
+  <group name="rules">
+ {{ seq | DIGIT }} {{ action }} {{ rest | ORPHRASE }}
+  </group>
+!{{ _end_ }}
 </group>
 """
 
@@ -108,8 +119,9 @@ def parse_text(text: str) -> Facts:
     for b in as_list(res.get("bgp")):
         for n in as_list(b.get("neighbors")):
             facts.bgp_neighbors[n["address"]] = n["remote_as"]
-    for acl in as_list(res.get("acls")):
-        facts.acl_rules[acl["name"]] = len(as_list(acl.get("rules")))
+    for acl in as_list(res.get("acls")):  # standard ACLs (management, NAT) are no filters
+        facts.acl_rules[acl["name"]] = len([r for r in as_list(acl.get("rules"))
+                                            if r["action"] in ("permit", "deny")])
     return facts
 
 

@@ -559,6 +559,10 @@ class Simulator:
         self.device.cancel_reboot()
         for s in list(self.device.sessions):
             s.close()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)   # wakes the accept() thread; close() alone would not
+        except OSError:
+            pass
         self.sock.close()
 
     def _accept(self) -> None:

@@ -73,6 +73,9 @@ def connect(t: Target) -> Any:
     except NetmikoAuthenticationException as exc:
         raise AuthFailed(f"authentication failed for {t.username!r}: {_first_line(exc)}") from None
     except NetmikoTimeoutException as exc:
+        if "known_hosts" in str(exc) or "host key" in str(exc).lower():
+            raise AuthFailed(f"host key of {t.address}:{t.port} not trusted: "
+                             f"{str(exc).strip().splitlines()[-1]}") from None
         raise Unreachable(f"no SSH session to {t.address}:{t.port}: {_first_line(exc)}") from None
     except SSHException as exc:
         text = str(exc)

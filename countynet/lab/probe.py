@@ -1,0 +1,308 @@
+"""Policy probes with real packets: listeners in destination namespaces, connects/pings from probe hosts.
+
+The expected matrix comes from `countynet.policy.matrix.probe_matrix(result)` (list of flows with rule,
+src_zone, dst_zone, src_device, dst_device, dst_address, protocol, port, expected). Until that exists,
+`countynet.lab.matrix.policy_flows` derives one from topology/policy.yaml.
+
+A flow is observed `allow` when the TCP connect / UDP echo / ping succeeds from the source probe. A flow is
+observed `deny` only when the same listener answers a local check inside the destination namespace
+(so the drop is proven to be on the path, not a dead listener). Everything runs in threads that enter the
+namespaces with setns(2): no process per probe.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import selectors
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from countynet.lab.plan import CITY_HOST_NS, INET_HOST_NS, ns_of
+from countynet.lab.sh import enter_netns
+
+TIMEOUT = 1.5
+
+
+class FlowLike(Protocol):
+    rule: str
+    src_zone: str
+    dst_zone: str
+    src_device: str | None
+    dst_device: str | None
+    dst_address: str
+    protocol: str
+    port: int | None
+    expected: str
+
+
+@dataclass
+class Flow:
+    """The shape `countynet.policy.matrix.probe_matrix` returns (this class only for the fallback)."""
+
+    rule: str
+    src_zone: str
+    dst_zone: str
+    src_device: str | None
+    dst_device: str | None
+    dst_address: str
+    protocol: str  # tcp | udp | icmp
+    port: int | None
+    expected: str  # allow | deny
+
+
+@dataclass
+class Result:
+    rule: str
+    src_zone: str
+    dst_zone: str
+    src: str
+    dst: str
+    service: str
+    expected: str
+    observed: str  # allow | deny | skipped | error
+    verdict: str  # ok | MISMATCH | skipped | error
+    detail: str = ""
+
+
+def connectivity_flows(inv: dict[str, Any], intents: dict[str, Any]) -> list[Flow]:
+    """Fallback matrix: from one probe per zone to every in-scope server's services, all expected allow."""
+    zones: dict[str, dict[str, Any]] = {}
+    for p in inv["probes"]:
+        zones.setdefault(p["zone"], p)
+    flows = []
+    for host in sorted(inv["devices"]):
+        d = intents[host]
+        if not d.server:
+            continue
+        addr = next(i.address.split("/")[0] for i in d.interfaces if i.address and i.kind != "loopback")
+        for z, p in sorted(zones.items()):
+            if z in ("internet", "city") or z == d.server.zone:
+                continue
+            for s in d.server.services[:1]:
+                flows.append(Flow(f"connectivity:{z}->{host}", z, d.server.zone, p["device"], host, addr,
+                                  s.protocol, s.port_min or None, "allow"))
+    return flows
+
+
+def load_flows(topology: Path, inv: dict[str, Any]) -> tuple[list[Any], str]:
+    """The policy's probe matrix when the policy compiler provides one, else the connectivity fallback."""
+    from countynet.pipeline import compile_topology
+
+    result = compile_topology(topology)
+    try:
+        from countynet.policy.matrix import probe_matrix  # type: ignore[import-not-found]
+    except ImportError:
+        from countynet.lab.matrix import policy_flows
+
+        return (policy_flows(result.topology.policy, result.intents, inv),
+                "policy.yaml via the lab's fallback matrix (countynet.policy.matrix not available)")
+    return list(probe_matrix(result)), "countynet.policy.matrix"
+
+
+# ---------------------------------------------------------------------------------------------- listeners
+class Listeners:
+    """TCP/UDP listeners inside destination namespaces, for the duration of a probe run: on 0.0.0.0, or on
+    each of the namespace's addresses when a real service (sshd on the management address) holds the port."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def add(self, ns: str, proto: str, port: int, addrs: list[str]) -> None:
+        ready = threading.Event()
+        t = threading.Thread(target=self._serve, args=(ns, proto, port, addrs, ready), daemon=True)
+        t.start()
+        ready.wait(5)
+        self.threads.append(t)
+
+    @staticmethod
+    def _bind(proto: str, addr: str, port: int) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        if proto == "tcp":
+            s.listen(64)
+        s.setblocking(False)
+        return s
+
+    def _serve(self, ns: str, proto: str, port: int, addrs: list[str], ready: threading.Event) -> None:
+        socks: list[socket.socket] = []
+        try:
+            enter_netns(ns)
+            try:
+                socks.append(self._bind(proto, "0.0.0.0", port))
+            except OSError:
+                socks += [self._bind(proto, a, port) for a in addrs]
+        except OSError as exc:
+            self.errors.append(f"{ns} {proto}/{port}: {exc}")
+        ready.set()
+        sel = selectors.DefaultSelector()
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        while socks and not self.stop.is_set():
+            for key, _ in sel.select(0.2):
+                s = key.fileobj  # type: ignore[assignment]
+                try:
+                    if proto == "tcp":
+                        c, _ = s.accept()  # type: ignore[union-attr]
+                        c.close()
+                    else:
+                        data, peer = s.recvfrom(2048)  # type: ignore[union-attr]
+                        s.sendto(data, peer)  # type: ignore[union-attr]
+                except OSError:
+                    continue
+        for s in socks:
+            s.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(2)
+
+
+def ns_addresses(ns: str) -> list[str]:
+    """IPv4 addresses of a namespace, without loopback-net and management addresses."""
+    data = json.loads(subprocess.run(["ip", "-n", ns, "-j", "-4", "addr"], capture_output=True, text=True,
+                                     check=False).stdout or "[]")
+    return [a["local"] for link in data if link.get("ifname") != "mgmt0" for a in link.get("addr_info", [])
+            if not a["local"].startswith("127.")]
+
+
+# ---------------------------------------------------------------------------------------------- probes
+def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str]) -> None:
+    """Run in its own thread: enter `ns`, try the flow once, append 'allow' or 'deny: <why>'."""
+    try:
+        if proto == "icmp":
+            p = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", str(int(TIMEOUT + 0.5)), addr],
+                               capture_output=True, check=False)
+            out.append("allow" if p.returncode == 0 else "deny: no echo reply")
+            return
+        enter_netns(ns)
+        assert port is not None
+        if proto == "tcp":
+            with socket.create_connection((addr, port), timeout=TIMEOUT):
+                out.append("allow")
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(TIMEOUT)
+                s.sendto(b"countynet-probe", (addr, port))
+                s.recvfrom(2048)
+                out.append("allow")
+    except TimeoutError:
+        out.append("deny: timed out (dropped)")
+    except OSError as exc:
+        out.append(f"deny: {exc.strerror or exc}")
+
+
+def attempt(ns: str, proto: str, addr: str, port: int | None) -> str:
+    out: list[str] = []
+    t = threading.Thread(target=_attempt, args=(ns, proto, addr, port, out), daemon=True)
+    t.start()
+    t.join(TIMEOUT + 3)
+    return out[0] if out else "deny: probe hung"
+
+
+def _src_ns(f: FlowLike, probes: list[dict[str, Any]]) -> str | None:
+    same = [p for p in probes if p["zone"] == f.src_zone]
+    exact = [p for p in same if p["device"] == f.src_device]
+    pick = (exact or same or [None])[0]
+    return pick["ns"] if pick else None
+
+
+def _dst_ns(f: FlowLike, inv: dict[str, Any]) -> str | None:
+    if f.dst_zone == "internet":
+        return INET_HOST_NS if any(p["ns"] == INET_HOST_NS for p in inv["probes"]) else None
+    if f.dst_zone == "city":
+        return CITY_HOST_NS if any(p["ns"] == CITY_HOST_NS for p in inv["probes"]) else None
+    if f.dst_device and f.dst_device in inv["devices"]:
+        return str(ns_of(f.dst_device))
+    for p in inv["probes"]:  # a LAN zone as destination: the probe host whose subnet holds the address
+        if ipaddress.IPv4Address(f.dst_address) in ipaddress.IPv4Interface(p["address"]).network:
+            return str(p["ns"])
+    return None
+
+
+def _dst_addr(f: FlowLike, inv: dict[str, Any], dns: str) -> str:
+    if dns in (INET_HOST_NS, CITY_HOST_NS):
+        return next(p["address"].split("/")[0] for p in inv["probes"] if p["ns"] == dns)
+    return f.dst_address
+
+
+def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> list[Result]:
+    """Probe every flow; listeners are started for the run and stopped after it."""
+    inv = json.loads((lab_dir / "lab.json").read_text())
+    plans: list[tuple[FlowLike, str | None, str | None, str]] = []
+    for f in flows:
+        sns, dns = _src_ns(f, inv["probes"]), _dst_ns(f, inv)
+        plans.append((f, sns, dns, _dst_addr(f, inv, dns) if dns else f.dst_address))
+    lst = Listeners()
+    addrs = {dns: ns_addresses(dns) for _, sns, dns, _ in plans if sns and dns}
+    needed = sorted({(dns, f.protocol, f.port) for f, sns, dns, _ in plans
+                     if sns and dns and f.protocol in ("tcp", "udp") and f.port})
+    for dns, proto, port in needed:
+        lst.add(dns, proto, int(port), addrs[dns])  # type: ignore[arg-type]
+    results: list[Result | None] = [None] * len(plans)
+    sem = threading.Semaphore(workers)
+
+    def one(k: int) -> None:
+        f, sns, dns, addr = plans[k]
+        svc = f.protocol + (f"/{f.port}" if f.port else "")
+        base = dict(rule=f.rule, src_zone=f.src_zone, dst_zone=f.dst_zone, src=sns or "-",
+                    dst=f"{f.dst_device or dns or '-'} {addr}", service=svc, expected=f.expected)
+        if not sns or not dns:
+            why = "no probe host in scope for the source zone" if not sns else "destination not in scope"
+            results[k] = Result(**base, observed="skipped", verdict="skipped", detail=why)
+            return
+        with sem:
+            got = attempt(sns, f.protocol, addr, f.port)
+            observed, detail = ("allow", "") if got == "allow" else ("deny", got.removeprefix("deny: "))
+            if observed == "deny" and f.protocol != "icmp":
+                here = addr if addr in addrs[dns] else (addrs[dns] or [addr])[-1]
+                local = attempt(dns, f.protocol, here, f.port)
+                if local != "allow":
+                    results[k] = Result(**base, observed="error", verdict="error",
+                                        detail=f"listener not answering locally ({local})")
+                    return
+                detail += "; listener answers locally"
+        results[k] = Result(**base, observed=observed, detail=detail,
+                            verdict="ok" if observed == f.expected else "MISMATCH")
+
+    threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    lst.close()
+    return [r for r in results if r is not None]
+
+
+def write_reports(results: Iterable[Result], out_dir: Path, source: str, extra: dict[str, Any]) -> tuple[Path, Path]:
+    res = list(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {v: sum(1 for r in res if r.verdict == v) for v in ("ok", "MISMATCH", "skipped", "error")}
+    data = {"matrix": source, "counts": counts, **extra, "results": [asdict(r) for r in res]}
+    js = out_dir / "lab-test.json"
+    js.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    md = out_dir / "lab-test.md"
+    lines = ["# countynet lab test", "", f"Matrix: {source}. " + ", ".join(f"{k}: {v}" for k, v in counts.items()),
+             "", "| verdict | rule | from | to | service | expected | observed | detail |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in res:
+        lines.append(f"| {r.verdict} | {r.rule} | {r.src_zone} ({r.src}) | {r.dst_zone} ({r.dst}) | {r.service} "
+                     f"| {r.expected} | {r.observed} | {r.detail} |")
+    md.write_text("\n".join(lines) + "\n")
+    return js, md
+
+
+def timed(fn: Any, *args: Any) -> tuple[Any, float]:
+    t = time.monotonic()
+    r = fn(*args)
+    return r, round(time.monotonic() - t, 2)
