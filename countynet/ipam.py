@@ -207,7 +207,8 @@ class AddressPlan:
         except ValueError:
             return False
         block = 1 << (32 - pool.length)
-        if n == block and space.start <= s and s + n <= space.start + space.size and not space.clash(s, s + n):
+        if n == block and space.start + pool.reserve_first <= s and s + n <= space.start + space.size \
+                and not space.clash(s, s + n):
             space.take(s, s + n, req.owner)
             allocated[(pname, req.owner)] = (s, n)
             return True

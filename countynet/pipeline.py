@@ -30,6 +30,7 @@ class BuildResult:
     old_lock: dict[str, Any]
     configs: dict[str, dict[str, str]] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)  # other files: relative path -> text
+    internal: list[str] = field(default_factory=list)  # the county's own aggregates
     warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -49,7 +50,7 @@ def compile_topology(root: Path) -> BuildResult:
     from countynet.policy.compile import apply_policy
 
     intents, _ = apply_policy(intents, topo.policy, internal)
-    return BuildResult(topo, intents, new, old, warnings=list(topo.warnings))
+    return BuildResult(topo, intents, new, old, warnings=list(topo.warnings), internal=[str(n) for n in internal])
 
 
 def render(result: BuildResult) -> BuildResult:

@@ -469,6 +469,8 @@ class Builder:
         vpn = self.t.county.vpn
         psk = f"{vpn.psk_secret_prefix}-{tw.id}-{v.id}"
         lan = self.a("village_lan", key)
+        lo = self.addr.result.get("loopback", {}).get(d.name)
+        local = [lan, lo] if lo else [lan]  # the loopback too: the village is managed through the tunnel
         county = [str(n) for n in self.county_aggregates()]
         hub_addr = ip(hub_up.address)
         d.ifaces.append(I.Interface(name=tname, kind="tunnel", address=host(tun, 2), zone=None,
@@ -482,15 +484,16 @@ class Builder:
                                 name=hub.name, local_address=ip(host(bb, 2)), remote_address=hub_addr,
                                 local_id=f"{d.name}.{self.t.county.county.domain}",
                                 remote_id=f"{hub.name}.{self.t.county.county.domain}", psk_secret=psk,
-                                tunnel_interface=tname, local_networks=[lan], remote_networks=county)])
+                                tunnel_interface=tname, local_networks=local, remote_networks=county)])
         peers = getattr(hub, "vpn_peers", [])
         peers.append(I.VpnPeer(name=d.name, local_address=hub_addr, remote_address=None,
                                local_id=f"{hub.name}.{self.t.county.county.domain}",
                                remote_id=f"{d.name}.{self.t.county.county.domain}", psk_secret=psk,
-                               tunnel_interface=None, local_networks=county, remote_networks=[lan]))
+                               tunnel_interface=None, local_networks=county, remote_networks=local))
         hub.vpn_peers = peers  # type: ignore[attr-defined]
-        hub.statics.append(I.StaticRoute(prefix=lan, next_hop=hub_up.peer,
-                                         description=f"{d.name} LAN via IPsec (policy-based)"))
+        for net in local:
+            hub.statics.append(I.StaticRoute(prefix=net, next_hop=hub_up.peer,
+                                             description=f"{d.name} via IPsec (policy-based)"))
 
     def county_aggregates(self) -> list[ipaddress.IPv4Network]:
         if not hasattr(self, "_aggs"):

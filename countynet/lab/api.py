@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +81,18 @@ def record_convergence(lab_dir: Path, c: converge.Convergence) -> None:
 
 def down(lab_dir: Path) -> dict[str, int]:
     return _down(lab_dir.resolve())
+
+
+LOCK = Path("/tmp/countynet-lab.lock")
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold the machine-wide lab lock: one lab at a time (the management bridge and namespace names are
+    global), also across pytest-xdist workers."""
+    with open(LOCK, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,4 +1,5 @@
-"""The Debian packages the lab needs, in one place (CI installs them with `python -m countynet.lab.packages`)."""
+"""The Debian packages the lab needs. The list lives in ONE place, `scripts/lab-packages.txt` (CI installs
+from it); this module reads it and checks for a marker file of each package it knows."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-# package -> a file that proves it is installed
-PACKAGES: dict[str, str] = {
+LIST = Path(__file__).resolve().parents[2] / "scripts" / "lab-packages.txt"
+
+# package -> a file that proves it is installed (packages without a marker are checked with dpkg)
+MARKERS: dict[str, str] = {
     "frr": "/usr/lib/frr/zebra",
     "nftables": "/usr/sbin/nft",
     "strongswan": "/usr/lib/ipsec/charon",
@@ -19,16 +23,25 @@ PACKAGES: dict[str, str] = {
     "iproute2": "/usr/sbin/ip",
     "iputils-ping": "/usr/bin/ping",
 }
+# what the lab itself needs (the list file may hold more, e.g. for the deploy tests)
+NEEDED = tuple(MARKERS)
+
+
+def listed() -> list[str]:
+    if not LIST.exists():
+        return list(NEEDED)
+    return [ln.strip() for ln in LIST.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 def missing() -> list[str]:
-    """Packages whose marker file is absent."""
-    return [p for p, f in PACKAGES.items() if not os.path.exists(f)]
+    """Packages the lab needs whose marker file is absent."""
+    return [p for p in NEEDED if not os.path.exists(MARKERS[p])]
 
 
 def install() -> int:
-    """apt-get install the missing packages (root only); services are not started (no systemd here)."""
-    need = missing()
+    """apt-get install the listed packages that are missing (root only); no service is started."""
+    need = [p for p in listed() if (p in MARKERS and not os.path.exists(MARKERS[p])) or
+            (p not in MARKERS and subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0)]
     if not need:
         return 0
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -40,7 +53,4 @@ def install() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print(" ".join(PACKAGES))
-        raise SystemExit(0)
     raise SystemExit(install())

@@ -40,6 +40,7 @@ class Term:
     hi: int | None = None
     reply: bool = False
     remark: str = ""
+    action: str = "permit"
 
     def to_rule(self, seq: int) -> AclRule:
         ports: dict[str, int | None] = {}
@@ -48,7 +49,7 @@ class Term:
                 ports = {"source_port_min": self.lo, "source_port_max": self.hi}
             else:
                 ports = {"port_min": self.lo, "port_max": self.hi}
-        return AclRule(seq=seq, action="permit", protocol=self.protocol,  # type: ignore[arg-type]
+        return AclRule(seq=seq, action=self.action, protocol=self.protocol,  # type: ignore[arg-type]
                        source=str(self.source), destination=str(self.destination),
                        established=self.reply and self.protocol == "tcp", remark=self.remark, **ports)
 
@@ -141,12 +142,14 @@ class Compiler:
             if zone in r.destination and self._dest(r, zone) and any(
                     m.subnet_of(own) or own.subnet_of(m) for m in self._dest(r, zone)):
                 for sz in r.source:
+                    internet = self.zm.kinds[sz] == "internet"
                     for src in self._src(r, sz):
-                        inner.extend(_replies(self.policy, r, own, src))
+                        # replies to the internet go after the internal denies, like requests to it
+                        (outer if internet else inner).extend(_replies(self.policy, r, own, src))
         terms = _dedupe(inner)
         if outer:
             internal = collapse([*self.internal, *[n for z in self.zm.external.values() for n in z]])
-            terms += [Term("ip", own, n, remark="no other internal destination") for n in internal]
+            terms += [Term("ip", own, n, remark="no other internal destination", action="deny") for n in internal]
             terms += _dedupe(outer)
         return terms
 
@@ -202,7 +205,7 @@ def _dedupe(terms: list[Term]) -> list[Term]:
     seen: set[tuple] = set()
     out = []
     for t in terms:
-        key = (t.protocol, t.source, t.destination, t.lo, t.hi, t.reply)
+        key = (t.protocol, t.source, t.destination, t.lo, t.hi, t.reply, t.action)
         if key not in seen:
             seen.add(key)
             out.append(t)

@@ -65,8 +65,8 @@ class LinuxDriver(Driver):
         if not self.paths:
             return out
         names = " ".join(shlex.quote(p) for p in self.paths)
-        text, _ = self.sh(f"cd {shlex.quote(self.root)} && for f in {names}; do echo \"@@F $f\"; "
-                          f"if [ -f \"$f\" ]; then base64 -w0 \"$f\"; echo; else echo {ABSENT}; fi; done",
+        text, _ = self.sh(f"(cd {shlex.quote(self.root)} && for f in {names}; do echo \"@@F $f\"; "
+                          f"if [ -f \"$f\" ]; then base64 -w0 \"$f\"; echo; else echo {ABSENT}; fi; done)",
                           timeout=max(self.t.command_timeout, 60))
         current = None
         for line in text.splitlines():

@@ -1,0 +1,178 @@
+"""Lab planning without root: linuxify, scope, wiring plan, config adjustments, state file, fallback matrix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from countynet.lab import configs, plan, scope
+from countynet.lab.linuxify import L2_KINDS, linuxify_full
+from countynet.lab.matrix import allowed, policy_flows
+from countynet.lab.state import LabState, ProcRec, alive, proc_start
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ("core,device:yx-db-1,device:yx-oa-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-v01,"
+         "device:yx-yange-v03,unit:finance")
+
+
+def test_linuxify_every_device(bundled):
+    """Every device becomes a Linux box: short Linux names, no switch ports, loopback on lo, routes mapped."""
+    for host, d in bundled.intents.items():
+        lx = linuxify_full(d)
+        assert lx.intent.platform == "linux"
+        names = [i.name for i in lx.intent.interfaces]
+        assert all(len(n) <= 15 for n in names), (host, names)
+        assert len(names) == len(set(names)), (host, names)
+        assert not [i for i in lx.intent.interfaces if i.kind in L2_KINDS + ("svi", "tunnel")]
+        for i in lx.intent.interfaces:
+            if i.kind == "loopback":
+                assert i.name == "lo"
+        kept = set(names)
+        for r in lx.intent.routing.static:
+            assert r.interface in (None, "blackhole") or r.interface in kept, (host, r)
+        if lx.intent.nat:
+            assert lx.intent.nat.outside_interface in kept
+        # the name map covers exactly the kept interfaces
+        assert sorted(lx.names.values()) == sorted(names)
+
+
+def test_scope_tokens(bundled):
+    intents = bundled.intents
+    yange = scope.select(intents, "township:yange")
+    assert "yx-yange-rt1" in yange and "yx-yange-v03" in yange and all("yange" in h for h in yange)
+    assert scope.select(intents, "all") == set(intents)
+    assert "yx-db-1" not in scope.select(intents, "core") and "yx-db-1" in scope.select(intents, "centre")
+    default = scope.select(intents, None)
+    assert {"yx-core-1", "yx-fw-1", "yx-vpnhub-1", "yx-city-1", "yx-u-finance"} <= default
+    with pytest.raises(scope.ScopeError, match="nowhere"):
+        scope.select(intents, "township:nowhere")
+
+
+def test_default_scope_has_leased_and_vpn_villages(bundled):
+    p = plan.build(bundled.intents, scope.select(bundled.intents, None), kernel_esp=False)
+    villages = [h for h in p.devices if bundled.intents[h].role == "village_cpe"]
+    assert any(bundled.intents[h].vpn for h in villages), "no VPN village in the default scope"
+    assert any(not bundled.intents[h].vpn for h in villages), "no leased-line village in the default scope"
+    assert len({bundled.intents[h].township for h in villages}) >= 2
+    kinds = {n.kind for n in p.namespaces.values()}
+    assert {"device", "probe", "internet", "city"} <= kinds
+    assert p.city and p.city.prefixes
+    assert {pr.zone for pr in p.probes} >= {"internet", "city", "village-lan", "township-lan", "unit-lan"}
+
+
+def test_plan_wiring_is_consistent(bundled):
+    p = plan.build(bundled.intents, scope.select(bundled.intents, "all"), kernel_esp=False)
+    ifnames: dict[str, list[str]] = {}
+    for v in p.veths:
+        ifnames.setdefault(v.a_ns, []).append(v.a_if)
+        ifnames.setdefault(v.b_ns, []).append(v.b_if)
+    for pt in p.ports:
+        ifnames.setdefault(pt.ns, []).append(pt.ifname)
+        ifnames.setdefault(pt.bridge_ns, []).append(pt.port)
+    for b in p.bridges:
+        ifnames.setdefault(b.ns, []).append(b.name)
+    for ns, names in ifnames.items():
+        assert ns in p.namespaces, ns
+        assert len(names) == len(set(names)), (ns, sorted(n for n in names if names.count(n) > 1))
+        assert all(len(n) <= 15 for n in names)
+    # every OSPF router expects at least one neighbour, and expectations are symmetric
+    rid = {h: lx.intent.routing.ospf.router_id for h, lx in p.devices.items() if lx.intent.routing.ospf}
+    for h, peers in p.ospf_expect.items():
+        for r in peers:
+            other = next(o for o, x in rid.items() if x == r)
+            assert rid[h] in p.ospf_expect[other]
+    assert all(p.ospf_expect.get(h) for h, d in p.devices.items()
+               if d.intent.routing.ospf and d.intent.role not in ("server",))
+    # management addresses are unique and inside 198.18.0.0/15
+    mg = [n.mgmt for n in p.namespaces.values() if n.mgmt]
+    assert len(mg) == len(set(mg)) == len(p.devices)
+    assert all(m.startswith("198.18.") for m in mg)
+
+
+def test_out_of_scope_links_dropped(bundled):
+    p = plan.build(bundled.intents, {"yx-wan-1", "yx-yange-rt1"}, kernel_esp=False)
+    names = p.devices["yx-wan-1"].names
+    assert len([n for n in names.values() if n.startswith("e")]) == 1  # only the link to yange
+    rid = {h: bundled.intents[h].routing.ospf.router_id for h in ("yx-wan-1", "yx-yange-rt1")}
+    assert p.ospf_expect == {"yx-wan-1": {rid["yx-yange-rt1"]}, "yx-yange-rt1": {rid["yx-wan-1"]}}
+    assert len(p.veths) == 1
+
+
+def test_lab_frr_fast_timers():
+    text = ("frr version 8.4\nhostname r\ninterface e0\n ip ospf hello-interval 10\n ip ospf dead-interval 40\n"
+            "exit\ninterface lo\nexit\nrouter ospf\n ospf router-id 1.1.1.1\nexit\n")
+    out = configs.lab_frr(text)
+    assert "frr version" not in out
+    assert "hello-interval 10" not in out and "dead-interval 40" not in out
+    assert out.count(" ip ospf hello-interval 1\n") == 1  # e0 only, not lo
+    assert " timers throttle spf 0 50 500" in out and " timers lsa min-arrival 0" in out
+
+
+def test_libipsec_forces_udp_encapsulation():
+    text = "connections {\n  a {\n    remote_addrs = 1.2.3.4\n    encap = no\n  }\n  b {\n    remote_addrs = %any\n  }\n}\n"
+    out = configs.libipsec_swanctl(text)
+    assert out.count("encap = yes") == 2 and "encap = no" not in out
+
+
+def test_parse_interfaces():
+    text = ("auto lo\niface lo inet loopback\n\niface lo inet static\n    address 10.0.0.1/32\n"
+            "auto e0\niface e0 inet static\n    address 10.1.0.1/30\n    gateway 10.1.0.2\n"
+            "    up ip route add 10.9.0.0/16 via 10.1.0.2\n")
+    parsed = configs.parse_interfaces(text)
+    assert parsed["lo"]["address"] == ["10.0.0.1/32"]
+    assert parsed["e0"]["gateway"] == ["10.1.0.2"] and parsed["e0"]["up"] == ["ip route add 10.9.0.0/16 via 10.1.0.2"]
+    assert configs.frr_daemons("zebra=no\nospfd=yes\nbgpd=no\nstaticd=yes\nvtysh_enable=yes\n") == \
+        ["zebra", "ospfd", "staticd"]
+
+
+def test_secrets_resolved_in_lab_only(tmp_path):
+    s = configs.Secrets(tmp_path / "secrets.json")
+    a = s.resolve('secret = "${secret:vpn-psk-x}"')
+    b = s.resolve("${secret:vpn-psk-x}")
+    assert "${secret" not in a and a.endswith(f'"{b}"')
+    s.save()
+    assert oct((tmp_path / "secrets.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_state_file_roundtrip(tmp_path):
+    st = LabState(str(tmp_path))
+    st.add_namespaces(["cn-a", "cn-b"])
+    st.add_proc(os.getpid(), "cn-a", "self")
+    again = LabState.load(tmp_path)
+    assert again and again.namespaces == ["cn-a", "cn-b"]
+    assert alive(again.procs[0])
+    assert not alive(ProcRec(again.procs[0].pid, "cn-a", "x", "1"))  # recycled pid: other start time
+    assert proc_start(os.getpid())
+
+
+def test_fallback_matrix_follows_policy(bundled):
+    pol = bundled.topology.policy
+    from countynet.policy.compile import active_rules
+
+    rules = active_rules(pol)
+    assert allowed(pol, rules, "village-lan", "servers", "yx-oa-1", "tcp", 443) == "lans-to-business-systems"
+    assert allowed(pol, rules, "village-lan", "servers", "yx-db-1", "tcp", 5432) is None
+    assert allowed(pol, rules, "internet", "dmz", "yx-portal-1", "tcp", 80) == "internet-to-published"
+    p = plan.build(bundled.intents, scope.select(bundled.intents, SMALL), kernel_esp=False)
+    inv = {"probes": [vars(x) for x in p.probes],
+           "devices": {h: {"frr": bool(d.intent.routing.ospf or d.intent.routing.bgp)} for h, d in p.devices.items()}}
+    flows = policy_flows(pol, bundled.intents, inv)
+    assert any(f.expected == "allow" and f.src_zone == "village-lan" and f.dst_device == "yx-oa-1" for f in flows)
+    assert any(f.expected == "deny" and f.dst_device == "yx-db-1" for f in flows)
+    internet = [f for f in flows if f.src_zone == "internet" and f.expected == "allow"]
+    assert all(f.dst_address.startswith("203.0.113.") for f in internet)  # published via static NAT
+
+
+def test_cli_without_root_exits_2(tmp_path):
+    """Not root: a clear message and exit 2, no traceback."""
+    if os.geteuid() != 0 or subprocess.run(["which", "setpriv"], capture_output=True).returncode:
+        pytest.skip("needs root to drop to an unprivileged user with setpriv")
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+                        "countynet.lab.cli", "up", str(ROOT / "topology"), "--lab-dir", str(tmp_path / "x")],
+                       capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HOME": "/tmp"})
+    assert p.returncode == 2, p.stderr
+    assert "root" in p.stderr and "Traceback" not in p.stderr
