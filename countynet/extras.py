@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from countynet.errors import TopologyError
+
 if TYPE_CHECKING:
     from countynet.pipeline import BuildResult
 
 
 def build_extras(result: BuildResult) -> dict[str, str]:
-    out: dict[str, str] = {}
+    from countynet.batfish.snapshot import snapshot_files
     from countynet.docs import device_docs
 
+    out: dict[str, str] = {}
     out.update(device_docs(result.intents))
+    files, problems = snapshot_files(result.intents, result.configs)
+    if problems:
+        raise TopologyError("batfish snapshot", problems)
+    out.update(files)
     return out

@@ -106,7 +106,7 @@ def test_rejected_line_restores_files(env: Env) -> None:
 
 def test_session_dropped_after_apply_watchdog_restores(env: Env) -> None:
     # the new ruleset cuts SSH (even the open session): only the on-device watchdog can bring it back
-    dev = env.add("srv1", new_files(body="tcp dport 22 drop"))
+    dev = env.add("srv1", new_files(body="tcp dport 22 drop", output="tcp sport 22 drop"))
     r = deploy(env.opts(commit=True)).results["srv1"]
     assert r.outcome == Outcome.ROLLED_BACK, r.detail
     assert "session lost" in r.detail and "verified" in r.detail

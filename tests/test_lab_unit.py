@@ -27,7 +27,7 @@ def test_linuxify_every_device(bundled):
         names = [i.name for i in lx.intent.interfaces]
         assert all(len(n) <= 15 for n in names), (host, names)
         assert len(names) == len(set(names)), (host, names)
-        assert not [i for i in lx.intent.interfaces if i.kind in L2_KINDS + ("svi", "tunnel")]
+        assert not [i for i in lx.intent.interfaces if i.kind in (*L2_KINDS, "svi", "tunnel")]
         for i in lx.intent.interfaces:
             if i.kind == "loopback":
                 assert i.name == "lo"
@@ -113,7 +113,8 @@ def test_lab_frr_fast_timers():
 
 
 def test_libipsec_forces_udp_encapsulation():
-    text = "connections {\n  a {\n    remote_addrs = 1.2.3.4\n    encap = no\n  }\n  b {\n    remote_addrs = %any\n  }\n}\n"
+    text = ("connections {\n  a {\n    remote_addrs = 1.2.3.4\n    encap = no\n  }\n"
+            "  b {\n    remote_addrs = %any\n  }\n}\n")
     out = configs.libipsec_swanctl(text)
     assert out.count("encap = yes") == 2 and "encap = no" not in out
 

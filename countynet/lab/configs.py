@@ -40,18 +40,28 @@ def render_linux(d: DeviceIntent) -> tuple[dict[str, str], list[str]]:
 
 
 _OSPF_IF = re.compile(r"^\s*ip ospf (hello-interval|dead-interval)\b.*$")
+_OSPF_COST = re.compile(r"^\s*ip ospf cost\b.*$")
+BACKUP_COST = 1000
 _OSPF_TIMERS = re.compile(r"^\s*timers (throttle spf|throttle lsa|lsa min-arrival)\b.*$")
 
 
-def lab_frr(text: str) -> str:
-    """frr.conf for the lab: fast timers on every interface block and in `router ospf`, no version lines."""
+def lab_frr(text: str, vrrp_backup: bool = False) -> str:
+    """frr.conf for the lab: fast timers on every interface block and in `router ospf`, no version lines.
+
+    On a VRRP backup (core-2) every interface gets a high OSPF cost, so traffic towards the centre LANs
+    enters through the VRRP master, the same box their replies leave by: the lab's nftables filters are
+    stateful and would drop the replies of a flow whose first packet went through the other core."""
     out: list[str] = []
     for line in text.splitlines():
         if line.startswith(("frr version", "frr defaults")) or _OSPF_IF.match(line) or _OSPF_TIMERS.match(line):
             continue
+        if vrrp_backup and _OSPF_COST.match(line):
+            continue
         out.append(line)
-        if line.startswith("interface ") and " lo" not in line:
+        if line.startswith("interface ") and line.split()[1] != "lo":
             out += [" ip ospf hello-interval 1", " ip ospf dead-interval 4"]
+            if vrrp_backup:
+                out.append(f" ip ospf cost {BACKUP_COST}")
         elif re.match(r"^router ospf\b", line):
             out += [" timers throttle spf 0 50 500", " timers lsa min-arrival 0", " timers throttle lsa all 0"]
     return "\n".join(out) + "\n"

@@ -3,6 +3,7 @@ namespaces (by recorded name; their veths go with them), host links. Idempotent;
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -19,10 +20,8 @@ def _ns_pids(ns: str) -> list[int]:
 
 def _kill(pids: list[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def down(lab_dir: Path) -> dict[str, int]:

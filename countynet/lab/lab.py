@@ -35,6 +35,8 @@ def plan_for(topology: Path, scope: str | None, kernel_esp: bool) -> LabPlan:
 
     result = compile_topology(topology)
     hosts = scopemod.select(result.intents, scope)
+    if not scope:
+        hosts |= scopemod.probe_servers(result)
     return build(result.intents, hosts, kernel_esp)
 
 

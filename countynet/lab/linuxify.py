@@ -24,6 +24,7 @@ class Linuxified:
     intent: DeviceIntent
     names: dict[str, str]  # original interface name -> Linux name
     vips: dict[str, str] = field(default_factory=dict)  # Linux ifname -> VRRP address/len held by this device
+    vrrp_backup: bool = False  # in a VRRP group but master of none
 
 
 def vrrp_masters(intents: Mapping[str, DeviceIntent], scope: Collection[str]) -> dict[str, str]:
@@ -97,7 +98,8 @@ def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None,
     mgmt = d.management.model_copy(update={"source_interface": names.get(d.management.source_interface, "lo")})
     intent = d.model_copy(update={"platform": "linux", "interfaces": ifs, "vlans": [], "routing": routing,
                                   "vpn": vpn, "nat": nat, "dhcp": dhcp, "management": mgmt})
-    return Linuxified(DeviceIntent.model_validate(intent.model_dump()), names, vips)
+    backup = any(i.vrrp for i in d.interfaces) and not vips
+    return Linuxified(DeviceIntent.model_validate(intent.model_dump()), names, vips, backup)
 
 
 def linuxify(intent: DeviceIntent, scope: Collection[str] | None = None) -> DeviceIntent:

@@ -231,7 +231,7 @@ def _segment(plan: LabPlan, intents: Mapping[str, DeviceIntent], vlan: int, eps:
     vrrp = any(i.vrrp for i in ifs.values())
     lnames = {(h, n): plan.devices[h].names[n] for h, n in eps}
     if len(eps) == 2 and not zone and not vrrp:
-        (h1, n1), (h2, n2) = eps
+        (h1, _n1), (h2, _n2) = eps
         plan.veths.append(Veth(ns_of(h1), lnames[eps[0]], ns_of(h2), lnames[eps[1]]))
         _expect_ospf(plan, h1, ifs[eps[0]], h2, ifs[eps[1]])
         return
@@ -322,7 +322,7 @@ def _outside(plan: LabPlan, intents: Mapping[str, DeviceIntent]) -> None:
         gw = str(lan.network_address + 1)
         plan.namespaces[INET_HOST_NS] = Namespace(INET_HOST_NS, "probe", "internet")
         plan.veths.append(Veth(INET_NS, "h0", INET_HOST_NS, "eth0"))
-        host = f"{lan.network_address + 10}/24"
+        host = f"{lan.network_address + 100}/24"  # the policy matrix's internet probe: TEST-NET-1 .100
         plan.addrs += [Addr(INET_NS, "h0", f"{gw}/24"), Addr(INET_HOST_NS, "eth0", host)]
         plan.routes.append(Route(INET_HOST_NS, "0.0.0.0/0", gw))
         plan.probes.append(Probe(INET_HOST_NS, "internet", host, gw, "internet"))
@@ -331,7 +331,7 @@ def _outside(plan: LabPlan, intents: Mapping[str, DeviceIntent]) -> None:
         gw = str(lan.network_address + 1)
         plan.namespaces[CITY_HOST_NS] = Namespace(CITY_HOST_NS, "probe", "city")
         plan.veths.append(Veth(CITY_NS, "h0", CITY_HOST_NS, "eth0"))
-        host = f"{lan.network_address + 10}/24"
+        host = f"{lan.network_address + 100}/24"
         plan.addrs += [Addr(CITY_NS, "h0", f"{gw}/24"), Addr(CITY_HOST_NS, "eth0", host)]
         plan.routes.append(Route(CITY_HOST_NS, "0.0.0.0/0", gw))
         for p in plan.city.prefixes:

@@ -12,7 +12,6 @@ namespaces with setns(2): no process per probe.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import selectors
 import socket
@@ -71,33 +70,13 @@ class Result:
     detail: str = ""
 
 
-def connectivity_flows(inv: dict[str, Any], intents: dict[str, Any]) -> list[Flow]:
-    """Fallback matrix: from one probe per zone to every in-scope server's services, all expected allow."""
-    zones: dict[str, dict[str, Any]] = {}
-    for p in inv["probes"]:
-        zones.setdefault(p["zone"], p)
-    flows = []
-    for host in sorted(inv["devices"]):
-        d = intents[host]
-        if not d.server:
-            continue
-        addr = next(i.address.split("/")[0] for i in d.interfaces if i.address and i.kind != "loopback")
-        for z, p in sorted(zones.items()):
-            if z in ("internet", "city") or z == d.server.zone:
-                continue
-            for s in d.server.services[:1]:
-                flows.append(Flow(f"connectivity:{z}->{host}", z, d.server.zone, p["device"], host, addr,
-                                  s.protocol, s.port_min or None, "allow"))
-    return flows
-
-
 def load_flows(topology: Path, inv: dict[str, Any]) -> tuple[list[Any], str]:
     """The policy's probe matrix when the policy compiler provides one, else the connectivity fallback."""
     from countynet.pipeline import compile_topology
 
     result = compile_topology(topology)
     try:
-        from countynet.policy.matrix import probe_matrix  # type: ignore[import-not-found]
+        from countynet.policy.matrix import probe_matrix
     except ImportError:
         from countynet.lab.matrix import policy_flows
 
@@ -149,14 +128,14 @@ class Listeners:
             sel.register(s, selectors.EVENT_READ)
         while socks and not self.stop.is_set():
             for key, _ in sel.select(0.2):
-                s = key.fileobj  # type: ignore[assignment]
+                sock: socket.socket = key.fileobj  # type: ignore[assignment]
                 try:
                     if proto == "tcp":
-                        c, _ = s.accept()  # type: ignore[union-attr]
+                        c, _ = sock.accept()
                         c.close()
                     else:
-                        data, peer = s.recvfrom(2048)  # type: ignore[union-attr]
-                        s.sendto(data, peer)  # type: ignore[union-attr]
+                        data, peer = sock.recvfrom(2048)
+                        sock.sendto(data, peer)
                 except OSError:
                     continue
         for s in socks:
@@ -177,21 +156,25 @@ def ns_addresses(ns: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- probes
-def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str]) -> None:
+def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str], bind: str | None) -> None:
     """Run in its own thread: enter `ns`, try the flow once, append 'allow' or 'deny: <why>'."""
     try:
         if proto == "icmp":
-            p = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", str(int(TIMEOUT + 0.5)), addr],
-                               capture_output=True, check=False)
+            src = ["-I", bind] if bind else []
+            p = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", str(int(TIMEOUT + 0.5)), *src,
+                                addr], capture_output=True, check=False)
             out.append("allow" if p.returncode == 0 else "deny: no echo reply")
             return
         enter_netns(ns)
         assert port is not None
         if proto == "tcp":
-            with socket.create_connection((addr, port), timeout=TIMEOUT):
+            with socket.create_connection((addr, port), timeout=TIMEOUT,
+                                          source_address=(bind, 0) if bind else None):
                 out.append("allow")
         else:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                if bind:
+                    s.bind((bind, 0))
                 s.settimeout(TIMEOUT)
                 s.sendto(b"countynet-probe", (addr, port))
                 s.recvfrom(2048)
@@ -202,58 +185,93 @@ def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str]) -
         out.append(f"deny: {exc.strerror or exc}")
 
 
-def attempt(ns: str, proto: str, addr: str, port: int | None) -> str:
+def attempt(ns: str, proto: str, addr: str, port: int | None, bind: str | None = None) -> str:
     out: list[str] = []
-    t = threading.Thread(target=_attempt, args=(ns, proto, addr, port, out), daemon=True)
+    t = threading.Thread(target=_attempt, args=(ns, proto, addr, port, out, bind), daemon=True)
     t.start()
     t.join(TIMEOUT + 3)
     return out[0] if out else "deny: probe hung"
 
 
-def _src_ns(f: FlowLike, probes: list[dict[str, Any]]) -> str | None:
+SERVER_ZONES = ("dmz", "servers", "management")
+
+
+def _router(inv: dict[str, Any], prefer: str | None) -> str | None:
+    routers = [h for h, d in sorted(inv["devices"].items()) if d["frr"] and d.get("loopback")]
+    return prefer if prefer in routers else (routers[0] if routers else None)
+
+
+def _src(f: FlowLike, inv: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    """(namespace, source address to bind or None, note) for the flow's source."""
+    probes = inv["probes"]
+    src_addr = getattr(f, "src_address", None)
+    for p in probes:
+        if src_addr and p["address"].split("/")[0] == src_addr:
+            return p["ns"], None, ""
+    if f.src_zone == "device-mgmt":  # a router's loopback: probe from inside the router, bound to it
+        r = _router(inv, f.src_device)
+        note = "" if r == f.src_device else f"substitute router {r} ({f.src_device or '-'} not in scope)"
+        return (ns_of(r), inv["devices"][r]["loopback"], note) if r else (None, None, "")
     same = [p for p in probes if p["zone"] == f.src_zone]
     exact = [p for p in same if p["device"] == f.src_device]
-    pick = (exact or same or [None])[0]
-    return pick["ns"] if pick else None
+    if exact:
+        return exact[0]["ns"], None, ""
+    if same:
+        return same[0]["ns"], None, f"substitute probe in {f.src_zone} ({f.src_device or '-'} not in scope)"
+    return None, None, ""
 
 
-def _dst_ns(f: FlowLike, inv: dict[str, Any]) -> str | None:
-    if f.dst_zone == "internet":
-        return INET_HOST_NS if any(p["ns"] == INET_HOST_NS for p in inv["probes"]) else None
-    if f.dst_zone == "city":
-        return CITY_HOST_NS if any(p["ns"] == CITY_HOST_NS for p in inv["probes"]) else None
+def _dst(f: FlowLike, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
+    """(namespace, address to probe, note) for the flow's destination."""
+    probes = inv["probes"]
+    for p in probes:  # a probe host itself (a LAN zone, the internet or the city)
+        if p["address"].split("/")[0] == f.dst_address:
+            return p["ns"], f.dst_address, ""
+    if f.dst_zone in ("internet", "city"):
+        hns = INET_HOST_NS if f.dst_zone == "internet" else CITY_HOST_NS
+        hp = [p for p in probes if p["ns"] == hns]
+        return (hns, hp[0]["address"].split("/")[0], "") if hp else (None, f.dst_address, "")
     if f.dst_device and f.dst_device in inv["devices"]:
-        return str(ns_of(f.dst_device))
-    for p in inv["probes"]:  # a LAN zone as destination: the probe host whose subnet holds the address
-        if ipaddress.IPv4Address(f.dst_address) in ipaddress.IPv4Interface(p["address"]).network:
-            return str(p["ns"])
-    return None
-
-
-def _dst_addr(f: FlowLike, inv: dict[str, Any], dns: str) -> str:
-    if dns in (INET_HOST_NS, CITY_HOST_NS):
-        return next(p["address"].split("/")[0] for p in inv["probes"] if p["ns"] == dns)
-    return f.dst_address
+        addr = f.dst_address
+        if sns == INET_HOST_NS:  # published servers are reached on their static-NAT (outside) address
+            addr = inv.get("nat", {}).get(f"{f.dst_address}:{f.protocol}:{f.port}", addr)
+        return ns_of(f.dst_device), addr, ""
+    if f.dst_zone == "device-mgmt":
+        r = _router(inv, None)
+        if r:
+            return ns_of(r), inv["devices"][r]["loopback"], f"substitute router {r} ({f.dst_device} not in scope)"
+    same = [p for p in probes if p["zone"] == f.dst_zone]
+    if same:
+        return (same[0]["ns"], same[0]["address"].split("/")[0],
+                f"substitute probe in {f.dst_zone} ({f.dst_device or '-'} not in scope)")
+    if f.dst_zone in SERVER_ZONES:
+        srv = [h for h, d in sorted(inv["devices"].items()) if d.get("zone") == f.dst_zone]
+        if srv:
+            return ns_of(srv[0]), "", f"substitute server {srv[0]} ({f.dst_device} not in scope)"
+    return None, f.dst_address, ""
 
 
 def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> list[Result]:
     """Probe every flow; listeners are started for the run and stopped after it."""
     inv = json.loads((lab_dir / "lab.json").read_text())
-    plans: list[tuple[FlowLike, str | None, str | None, str]] = []
+    plans: list[tuple[FlowLike, str | None, str | None, str | None, str, str]] = []
     for f in flows:
-        sns, dns = _src_ns(f, inv["probes"]), _dst_ns(f, inv)
-        plans.append((f, sns, dns, _dst_addr(f, inv, dns) if dns else f.dst_address))
+        sns, bind, note1 = _src(f, inv)
+        dns, addr, note2 = _dst(f, inv, sns or "")
+        if dns and not addr:
+            addr = ns_addresses(dns)[-1] if ns_addresses(dns) else f.dst_address
+        plans.append((f, sns, bind, dns, addr, "; ".join(x for x in (note1, note2) if x)))
     lst = Listeners()
-    addrs = {dns: ns_addresses(dns) for _, sns, dns, _ in plans if sns and dns}
-    needed = sorted({(dns, f.protocol, f.port) for f, sns, dns, _ in plans
+    addrs = {dns: ns_addresses(dns) for _, sns, _, dns, _, _ in plans if sns and dns}
+    needed = sorted({(dns, f.protocol, f.port) for f, sns, _, dns, _, _ in plans
                      if sns and dns and f.protocol in ("tcp", "udp") and f.port})
     for dns, proto, port in needed:
-        lst.add(dns, proto, int(port), addrs[dns])  # type: ignore[arg-type]
+        lst.add(dns, proto, int(port or 0), addrs[dns])
     results: list[Result | None] = [None] * len(plans)
     sem = threading.Semaphore(workers)
 
     def one(k: int) -> None:
-        f, sns, dns, addr = plans[k]
+        f, sns, bind, dns, addr, note = plans[k]
         svc = f.protocol + (f"/{f.port}" if f.port else "")
         base = dict(rule=f.rule, src_zone=f.src_zone, dst_zone=f.dst_zone, src=sns or "-",
                     dst=f"{f.dst_device or dns or '-'} {addr}", service=svc, expected=f.expected)
@@ -262,7 +280,7 @@ def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> l
             results[k] = Result(**base, observed="skipped", verdict="skipped", detail=why)
             return
         with sem:
-            got = attempt(sns, f.protocol, addr, f.port)
+            got = attempt(sns, f.protocol, addr, f.port, bind)
             observed, detail = ("allow", "") if got == "allow" else ("deny", got.removeprefix("deny: "))
             if observed == "deny" and f.protocol != "icmp":
                 here = addr if addr in addrs[dns] else (addrs[dns] or [addr])[-1]
@@ -272,6 +290,7 @@ def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> l
                                         detail=f"listener not answering locally ({local})")
                     return
                 detail += "; listener answers locally"
+        detail = "; ".join(x for x in (detail, note) if x)
         results[k] = Result(**base, observed=observed, detail=detail,
                             verdict="ok" if observed == f.expected else "MISMATCH")
 

@@ -8,6 +8,7 @@ Tokens (comma-separated): `all`; `centre` (every centre device); `core` (centre 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from countynet.intent import DeviceIntent
 
@@ -54,3 +55,14 @@ def _token(intents: Mapping[str, DeviceIntent], tok: str) -> set[str]:
     if kind == "device" and ident:
         return {ident} if ident in intents else set()
     return {tok} if tok in intents else set()
+
+
+def probe_servers(result: Any) -> set[str]:
+    """Centre servers the policy probe matrix targets (the default scope brings them up)."""
+    try:
+        from countynet.policy.matrix import probe_matrix
+    except ImportError:
+        return set()
+    intents = result.intents
+    return {f.dst_device for f in probe_matrix(result)
+            if f.dst_device in intents and intents[f.dst_device].server and intents[f.dst_device].site == "centre"}

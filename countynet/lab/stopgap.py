@@ -115,7 +115,8 @@ def nftables_conf(d: DeviceIntent) -> str:
             out.append(f"    oifname \"{n.outside_interface}\" ip saddr {s.inside} {s.protocol} sport {s.port} "
                        f"snat to {s.outside}")
         if n.inside_networks:
-            out.append(f"    oifname \"{n.outside_interface}\" ip saddr {{ {', '.join(n.inside_networks)} }} masquerade")
+            nets = ", ".join(n.inside_networks)
+            out.append(f"    oifname \"{n.outside_interface}\" ip saddr {{ {nets} }} masquerade")
         out += ["  }", "}"]
     return "\n".join(out) + "\n"
 

@@ -130,7 +130,8 @@ class Builder:
                 p.write_text(text)
             if "etc/frr/frr.conf" in files:
                 d.daemons = configs.frr_daemons(files.get("etc/frr/daemons", "staticd=yes\nospfd=yes\nbgpd=yes"))
-                (d.frr / "frr.conf").write_text(self.secrets.resolve(configs.lab_frr(files["etc/frr/frr.conf"])))
+                conf = configs.lab_frr(files["etc/frr/frr.conf"], lx.vrrp_backup)
+                (d.frr / "frr.conf").write_text(self.secrets.resolve(conf))
                 (d.frr / "vtysh.conf").write_text(f"hostname {host}\nusername root nopassword\n"
                                                   f"username {LAB_USER} nopassword\n")
                 (d.run / "frr").mkdir(exist_ok=True)
@@ -375,10 +376,17 @@ class Builder:
             lx = self.plan.devices[host]
             devices[host] = {"namespace": d.ns, "mgmt": (n.mgmt or "").split("/")[0], "dir": str(d.dir),
                              "role": lx.intent.role, "frr": bool(d.daemons), "vpn": d.vpn,
+                             "loopback": (lx.intent.loopback or "").split("/")[0],
+                             "zone": lx.intent.server.zone if lx.intent.server else None,
                              "interfaces": lx.names, "stopgap": d.stopgap}
+        nat: dict[str, str] = {}  # inside:proto:port -> outside, first firewall (by name) wins: the primary
+        for _, lx in sorted(self.plan.devices.items()):
+            for st in lx.intent.nat.static if lx.intent.nat else []:
+                nat.setdefault(f"{st.inside}:{st.protocol}:{st.port}", st.outside)
         info = {"devices": devices, "ssh": {"username": LAB_USER, "key": str(self.lab / "ssh" / "id_ed25519"),
                                             "known_hosts": str(self.lab / "ssh" / "known_hosts")},
                 "kernel_esp": self.plan.kernel_esp,
+                "nat": nat,
                 "probes": [vars(p) for p in self.plan.probes],
                 "ospf_expect": {h: sorted(v) for h, v in self.plan.ospf_expect.items()},
                 "bgp_expect": {h: sorted(v) for h, v in self.plan.bgp_expect.items()},

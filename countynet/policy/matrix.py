@@ -66,8 +66,10 @@ class Matrix:
         members = sorted(self.zm.members.get(zone, []), key=lambda m: (m.device, m.interface))
         if not members:
             return []
-        if kind == "device-mgmt":
-            return [(members[0].device, str(members[0].prefix.network_address))]
+        if kind == "device-mgmt":  # a router's loopback: not inside any LAN segment
+            lo = [m for m in members if self.intents[m.device].interface(m.interface).kind == "loopback"]
+            m = (lo or members)[0]
+            return [(m.device, str(m.prefix.network_address))]
         picks = [members[0]]
         vpn = next((m for m in members if self.intents[m.device].vpn is not None), None)
         if vpn and vpn is not members[0]:
@@ -106,8 +108,8 @@ class Matrix:
                         if r.scope and r.scope.township and self.intents[sdev].township != r.scope.township:
                             continue
                         for ddev, daddr in self.destinations(dz, r.destination_hosts):
-                            if saddr == daddr:
-                                continue
+                            if saddr == daddr or self._same_segment(saddr, daddr):
+                                continue  # one LAN segment: no router, so no network policy applies
                             port = lo or 0
                             out.append(Flow(r.name, sz, dz, sdev, saddr, ddev, daddr, proto, port, "allow"))
                             if proto in ("tcp", "udp") and not self._opened(sz, dz, DENIED_PORT):
@@ -131,6 +133,11 @@ class Matrix:
                 seen.add(k)
                 uniq.append(f)
         return uniq
+
+    def _same_segment(self, a: str, b: str) -> bool:
+        ia, ib = ipaddress.IPv4Address(a), ipaddress.IPv4Address(b)
+        return any(ia in m.prefix and ib in m.prefix and m.prefix.prefixlen < 32
+                   for ms in self.zm.members.values() for m in ms)
 
     def _opened(self, sz: str, dz: str, port: int) -> bool:
         for r in self.comp.rules:

@@ -23,7 +23,7 @@ DEFAULT_APPLY = {
     "etc/nftables.conf": "nft -f {path}",
     "etc/swanctl/swanctl.conf": "swanctl --load-all --file {path}",
 }
-CHUNK = 2400
+CHUNK = 1800
 ABSENT = "__COUNTYNET_ABSENT__"
 
 
@@ -40,7 +40,7 @@ class LinuxDriver(Driver):
 
     def sh(self, command: str, timeout: float | None = None) -> tuple[str, int]:
         out: str = self.conn.send_command(f"{command}; echo __RC=$?", read_timeout=timeout or self.t.command_timeout,
-                                          strip_prompt=True, strip_command=True)
+                                          strip_prompt=True, strip_command=True, cmd_verify=False)
         m = list(re.finditer(r"__RC=(\d+)", out))
         rc = int(m[-1].group(1)) if m else 255
         return (out[:m[-1].start()] if m else out), rc

@@ -1,0 +1,1 @@
+"""`countynet verify`: the policy checked offline, by Batfish, and (in the lab) with real packets."""

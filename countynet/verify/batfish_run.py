@@ -1,0 +1,186 @@
+"""`verify --batfish`: upload the snapshot to a Batfish server and turn its answers into verdicts.
+
+The mapping from answer frames to findings is kept in small pure functions (`*_findings`,
+`reachability_observed`) so it is unit-tested with frames shaped exactly like pybatfish's columns; only
+`BatfishChecks` talks to a server. Without a reachable server nothing is guessed: `BatfishUnavailable`
+is raised and the CLI exits 2 saying how to start one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from countynet.intent import DeviceIntent
+from countynet.policy.matrix import Flow
+from countynet.policy.zones import ZoneMap
+
+START_HINT = ("start one with `docker run -d -p 9996:9996 batfish/allinone` on a machine with Docker, then "
+              "pass --batfish HOST or set BATFISH_HOST")
+SUCCESS = {"ACCEPTED", "DELIVERED_TO_SUBNET", "EXITS_NETWORK"}
+
+
+class BatfishUnavailable(Exception):
+    """No Batfish server answered; verification cannot run (exit 2), never a silent pass."""
+
+
+@dataclass
+class BfFinding:
+    check: str
+    subject: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.check, "subject": self.subject, "message": self.message}
+
+
+def _rows(frame: Any) -> Iterable[dict[str, Any]]:
+    return frame.to_dict("records") if frame is not None and len(frame) else []
+
+
+def parse_findings(frame: Any) -> list[BfFinding]:
+    """fileParseStatus: every file must be PASSED."""
+    return [BfFinding("parse", str(r["File_Name"]), f"parse status {r['Status']} (format {r.get('File_Format')})")
+            for r in _rows(frame) if r["Status"] != "PASSED"]
+
+
+def init_issue_findings(frame: Any) -> list[BfFinding]:
+    """initIssues: conversion/red-flag errors are violations; plain warnings are not."""
+    out = []
+    for r in _rows(frame):
+        kind = str(r.get("Type", ""))
+        if "error" in kind.lower() or "red flag" in kind.lower():
+            nodes = ",".join(r.get("Nodes") or [])
+            out.append(BfFinding("init", nodes, f"{kind}: {r.get('Details')}"))
+    return out
+
+
+def undefined_ref_findings(frame: Any) -> list[BfFinding]:
+    return [BfFinding("undefined-reference", str(r["File_Name"]),
+                      f"{r['Struct_Type']} {r['Ref_Name']} used by {r['Context']} is not defined")
+            for r in _rows(frame)]
+
+
+def ospf_findings(frame: Any) -> list[BfFinding]:
+    out = []
+    for r in _rows(frame):
+        if r["Session_Status"] != "ESTABLISHED":
+            out.append(BfFinding("ospf", str(r["Interface"]),
+                                 f"OSPF session to {r['Remote_Interface']} is {r['Session_Status']}"))
+    return out
+
+
+def bgp_findings(frame: Any, external: set[str]) -> list[BfFinding]:
+    """bgpSessionStatus: every session must be ESTABLISHED, except to peers outside the snapshot."""
+    out = []
+    for r in _rows(frame):
+        if r["Established_Status"] == "ESTABLISHED":
+            continue
+        if str(r.get("Remote_IP")) in external:
+            continue  # the city's router is not in the snapshot; Batfish cannot see its side
+        out.append(BfFinding("bgp", f"{r['Node']} -> {r['Remote_IP']}",
+                             f"BGP session is {r['Established_Status']}"))
+    return out
+
+
+def ipsec_findings(frame: Any) -> list[BfFinding]:
+    return [BfFinding("ipsec", f"{r['Node']} -> {r['Remote_Node']}", f"IPsec session is {r['Status']}")
+            for r in _rows(frame) if r["Status"] != "IPSEC_SESSION_ESTABLISHED"]
+
+
+def filter_line_findings(frame: Any) -> list[BfFinding]:
+    return [BfFinding("unreachable-line", ",".join(map(str, r["Sources"])),
+                      f"line never matches: {r['Unreachable_Line']} (blocked by {r['Blocking_Lines']}; "
+                      f"{r['Reason']})")
+            for r in _rows(frame)]
+
+
+def reachability_observed(frame: Any) -> str:
+    """A reachability answer for one flow: 'allow' if any trace ends in success."""
+    for r in _rows(frame):
+        for trace in r.get("Traces") or []:
+            if getattr(trace, "disposition", None) in SUCCESS:
+                return "allow"
+    return "deny"
+
+
+def differential_rows(frame: Any) -> list[dict[str, str]]:
+    out = []
+    for r in _rows(frame):
+        before = {getattr(t, "disposition", "?") for t in r.get("Reference_Traces") or []}
+        after = {getattr(t, "disposition", "?") for t in r.get("Snapshot_Traces") or []}
+        out.append({"flow": str(r["Flow"]), "before": ",".join(sorted(before)), "after": ",".join(sorted(after))})
+    return out
+
+
+def start_location(flow: Flow, zm: ZoneMap, intents: dict[str, DeviceIntent]) -> str:
+    """Where Batfish injects the probe: the source LAN's gateway interface, or the edge for outsiders."""
+    from countynet.batfish.snapshot import cisco_name
+
+    kind = zm.kinds[flow.src_zone]
+    if kind == "internet":
+        fw = sorted(h for h, d in intents.items() if d.role == "firewall")[0]
+        out = next(i.name for i in intents[fw].interfaces if i.nat_outside)
+        return f"@enter({fw}[{cisco_name(out)}])"
+    if kind == "city":
+        h = next(h for h, d in intents.items() if d.role == "city_edge")
+        iface = next(i.name for i in intents[h].interfaces if i.acl_in)
+        return f"@enter({h}[{cisco_name(iface)}])"
+    if kind == "device-mgmt":
+        return flow.src_device
+    import ipaddress
+
+    addr = ipaddress.IPv4Address(flow.src_address)
+    m = next(m for m in zm.members.get(flow.src_zone, []) if m.device == flow.src_device and addr in m.prefix)
+    return f"@enter({m.device}[{cisco_name(m.interface)}])"
+
+
+class BatfishChecks:
+    """Runs the checks on a real Batfish server."""
+
+    def __init__(self, host: str, network: str = "countynet"):
+        try:
+            from pybatfish.client.session import Session
+        except ImportError as exc:  # pragma: no cover - pybatfish is a dependency
+            raise BatfishUnavailable(f"pybatfish is not installed ({exc})") from None
+        port = int(os.environ.get("BATFISH_PORT", "9996"))
+        try:
+            self.bf = Session(host=host, port=port)
+            self.bf.timeout = float(os.environ.get("BATFISH_TIMEOUT", "600"))
+            self.bf.get_component_versions()
+            self.bf.set_network(network)
+        except Exception as exc:
+            raise BatfishUnavailable(f"no Batfish server answered at {host}:{port} ({type(exc).__name__})") from None
+
+    def load(self, snapshot_dir: Path, name: str) -> str:
+        return str(self.bf.init_snapshot(str(snapshot_dir), name=name, overwrite=True))
+
+    def session_checks(self, snapshot: str, external_peers: set[str]) -> list[BfFinding]:
+        q = self.bf.q
+        out = parse_findings(q.fileParseStatus().answer(snapshot=snapshot).frame())
+        out += init_issue_findings(q.initIssues().answer(snapshot=snapshot).frame())
+        out += undefined_ref_findings(q.undefinedReferences().answer(snapshot=snapshot).frame())
+        out += ospf_findings(q.ospfSessionCompatibility().answer(snapshot=snapshot).frame())
+        out += bgp_findings(q.bgpSessionStatus().answer(snapshot=snapshot).frame(), external_peers)
+        out += ipsec_findings(q.ipsecSessionStatus().answer(snapshot=snapshot).frame())
+        out += filter_line_findings(q.filterLineReachability().answer(snapshot=snapshot).frame())
+        return out
+
+    def flow_verdict(self, snapshot: str, flow: Flow, start: str) -> str:
+        from pybatfish.datamodel.flow import HeaderConstraints, PathConstraints
+
+        headers: dict[str, Any] = {"srcIps": flow.src_address, "dstIps": flow.dst_address,
+                                   "ipProtocols": [flow.protocol.upper()]}
+        if flow.protocol in ("tcp", "udp"):
+            headers["dstPorts"] = str(flow.port)
+        ans = self.bf.q.reachability(pathConstraints=PathConstraints(startLocation=start),
+                                     headers=HeaderConstraints(**headers), actions="SUCCESS").answer(
+            snapshot=snapshot)
+        return reachability_observed(ans.frame())
+
+    def differential(self, snapshot: str, reference: str) -> list[dict[str, str]]:
+        ans = self.bf.q.differentialReachability().answer(snapshot=snapshot, reference_snapshot=reference)
+        return differential_rows(ans.frame())
