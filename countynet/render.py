@@ -36,22 +36,27 @@ def _ip(value: str) -> str:
     return value.split("/")[0]
 
 
+@functools.lru_cache(maxsize=65536)
 def _prefixlen(value: str) -> int:
     return ipaddress.IPv4Interface(value).network.prefixlen
 
 
+@functools.lru_cache(maxsize=65536)
 def _netmask(value: str) -> str:
     return str(ipaddress.IPv4Interface(value).network.netmask)
 
 
+@functools.lru_cache(maxsize=65536)
 def _wildcard(value: str) -> str:
     return str(ipaddress.IPv4Interface(value).network.hostmask)
 
 
+@functools.lru_cache(maxsize=65536)
 def _network(value: str) -> str:
     return str(ipaddress.IPv4Interface(value).network.network_address)
 
 
+@functools.lru_cache(maxsize=65536)
 def _prefix(value: str) -> str:
     return str(ipaddress.IPv4Interface(value).network)
 

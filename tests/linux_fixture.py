@@ -50,10 +50,13 @@ class LinuxDevice:
 
 
 class NetnsLab:
+    count = 0
+
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.tag = f"{os.getpid() % 10000:04d}"
-        self.subnet = 20 + os.getpid() % 200
+        NetnsLab.count += 1
+        self.tag = f"{os.getpid() % 1000:03d}{NetnsLab.count % 100:02d}"   # unique per lab, names <= 15 chars
+        self.subnet = 20 + (os.getpid() + NetnsLab.count) % 200
         self.devices: list[LinuxDevice] = []
         self.nss: list[str] = []
         self.client_key = tmp / "client_key"

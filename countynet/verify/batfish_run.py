@@ -9,6 +9,7 @@ is raised and the CLI exits 2 saying how to start one.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,10 @@ class BatfishChecks:
         except ImportError as exc:  # pragma: no cover - pybatfish is a dependency
             raise BatfishUnavailable(f"pybatfish is not installed ({exc})") from None
         port = int(os.environ.get("BATFISH_PORT", "9996"))
+        try:  # fail fast: pybatfish itself retries a refused connection for many seconds
+            socket.create_connection((host, port), timeout=5).close()
+        except OSError as exc:
+            raise BatfishUnavailable(f"no Batfish server answered at {host}:{port} ({exc.strerror or exc})") from None
         try:
             self.bf = Session(host=host, port=port)
             self.bf.timeout = float(os.environ.get("BATFISH_TIMEOUT", "600"))

@@ -1,0 +1,156 @@
+"""Security policy: compiled filters enforce the policy, and verify --offline catches every deviation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from countynet.intent import AclRule
+from countynet.pipeline import compile_topology
+from countynet.policy.compile import active_rules
+from countynet.policy.matrix import probe_matrix
+from countynet.policy.offline import verify
+from countynet.policy.zones import zone_map
+from tests.conftest import ROOT, edit
+
+
+def zones(result):
+    return zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
+
+
+def test_bundled_network_matches_policy(bundled) -> None:
+    rep = verify(bundled.intents, zones(bundled), probe_matrix(bundled))
+    assert rep.ok, [f.message for f in rep.findings]
+    observed = {v.flow.rule for v in rep.verdicts if v.observed == "allow"}
+    for rule in ("lans-to-business-systems", "internet-to-published", "management-to-devices",
+                 "units-to-superiors", "lans-to-portal"):
+        assert rule in observed
+    denied = {(v.flow.src_zone, v.flow.dst_zone) for v in rep.verdicts if v.observed == "deny"}
+    # all exchange goes through the centre: LANs never reach each other; the internet never reaches inside
+    assert ("village-lan", "township-lan") in denied and ("township-lan", "unit-lan") in denied
+    assert ("internet", "servers") in denied and ("internet", "management") in denied
+
+
+def test_plan_rules_are_in_the_bundled_policy(bundled) -> None:
+    rules = {r.name: r for r in bundled.topology.policy.rules}
+    assert {"village-lan", "township-lan", "unit-lan"} <= set(rules["lans-to-business-systems"].source)
+    assert rules["internet-to-published"].destination == ["dmz"]
+    assert rules["management-to-devices"].source == ["management"]
+    assert "city" in rules["units-to-superiors"].destination
+
+
+def test_every_lan_gateway_has_a_filter_ending_in_deny(bundled) -> None:
+    for host, d in bundled.intents.items():
+        for i in d.interfaces:
+            if i.zone in ("village-lan", "township-lan", "unit-lan") and i.kind in ("svi", "routed"):
+                assert i.acl_in, f"{host} {i.name} has no filter"
+                f = next(f for f in d.filters if f.name == i.acl_in)
+                last = f.rules[-1]
+                assert (last.action, last.protocol, last.source, last.destination) == (
+                    "deny", "ip", "0.0.0.0/0", "0.0.0.0/0")
+
+
+def _drop_line(result, host: str, remark: str) -> None:
+    d = result.intents[host]
+    filters = []
+    for f in d.filters:
+        filters.append(f.model_copy(update={"rules": [r for r in f.rules if r.remark != remark]}))
+    result.intents[host] = d.model_copy(update={"filters": filters})
+
+
+def test_removed_allow_is_reported(bundled) -> None:
+    flows = probe_matrix(bundled)
+    flow = next(f for f in flows if f.rule == "lans-to-business-systems" and f.src_zone == "village-lan")
+    broken = type(bundled)(**{**bundled.__dict__, "intents": dict(bundled.intents)})
+    _drop_line(broken, flow.src_device, "lans-to-business-systems")
+    rep = verify(broken.intents, zones(broken), flows)
+    missing = [f for f in rep.findings if f.kind == "missing-allow"]
+    assert missing and all(f.flow and f.flow.rule == "lans-to-business-systems" for f in missing)
+    assert any(f.flow and f.flow.src_device == flow.src_device for f in missing)
+
+
+def test_over_broad_line_is_reported_as_extra_allow_and_shadowing(bundled) -> None:
+    host = next(h for h, d in bundled.intents.items() if d.role == "township_switch")
+    d = bundled.intents[host]
+    f = d.filters[0]
+    broad = AclRule(seq=1, action="permit", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0",
+                    remark="hand-added shortcut")
+    intents = dict(bundled.intents)
+    intents[host] = d.model_copy(update={"filters": [f.model_copy(update={"rules": [broad, *f.rules]}),
+                                                     *d.filters[1:]]})
+    rep = verify(intents, zones(bundled), probe_matrix(bundled))
+    extra = [x for x in rep.findings if x.kind == "extra-allow"]
+    assert extra and all(x.flow and host in (x.flow.src_device, x.flow.dst_device) for x in extra), [
+        x.message for x in extra if x.flow and host not in (x.flow.src_device, x.flow.dst_device)]
+    shadow = [x for x in rep.findings if x.kind == "shadowed-line" and x.device == host]
+    assert len(shadow) == len(f.rules)  # every original line, the final deny included, is now dead
+
+
+def test_shadowed_line_is_reported(bundled) -> None:
+    host = "yx-core-1"
+    d = bundled.intents[host]
+    f = d.filters[0]
+    dup = f.rules[2].model_copy(update={"seq": f.rules[-1].seq + 5, "remark": "copy"})
+    rules = [*f.rules[:-1], dup, f.rules[-1]]
+    intents = dict(bundled.intents)
+    intents[host] = d.model_copy(update={"filters": [f.model_copy(update={"rules": rules}), *d.filters[1:]]})
+    rep = verify(intents, zones(bundled), [])
+    shadow = [x for x in rep.findings if x.kind == "shadowed-line"]
+    assert len(shadow) == 1 and shadow[0].seq == dup.seq and f.name in shadow[0].message
+
+
+def test_policy_rule_removed_from_yaml_denies_its_flows(topo_copy: Path) -> None:
+    text = (topo_copy / "policy.yaml").read_text(encoding="utf-8")
+    start = text.index("  - name: lans-to-mail")
+    end = text.index("  - name: lans-to-portal")
+    (topo_copy / "policy.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    r = compile_topology(topo_copy)
+    rep = verify(r.intents, zones(r), probe_matrix(r))
+    assert rep.ok
+    mail = r.intents["yx-mail-1"].interfaces[0].address.split("/")[0]
+    village = next(h for h, d in r.intents.items() if d.role == "village_cpe")
+    lines = [x for f in r.intents[village].filters for x in f.rules if x.destination == f"{mail}/32"
+             and x.port_min == 993]
+    assert not lines
+
+
+def test_expired_rule_warns_then_drops(topo_copy: Path) -> None:
+    policy = topo_copy / "policy.yaml"
+    edit(policy, "    reason: reachability monitoring of every LAN\n",
+         "    reason: reachability monitoring of every LAN\n    expires: 2020-01-01\n")
+    r = compile_topology(topo_copy)
+    assert any("expired on 2020-01-01" in w.message for w in r.warnings)
+    assert "monitoring-ping" not in {x.name for x in active_rules(r.topology.policy)}
+    recent = dt.date.today() - dt.timedelta(days=3)
+    assert "monitoring-ping" in {x.name for x in active_rules(r.topology.policy, today=recent.replace(year=2020,
+                                                                                                        month=1,
+                                                                                                        day=5))}
+
+
+def test_verify_offline_cli_writes_reports(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "verify", "topology", "--offline", "--reports",
+                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((tmp_path / "verify-offline.json").read_text(encoding="utf-8"))
+    assert data["result"] == "clean" and data["summary"]["flows checked"] > 100
+    assert "| kind | device | message |" in (tmp_path / "verify-offline.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("bad", ["zone", "service"])
+def test_policy_reference_errors_are_located(topo_copy: Path, bad: str) -> None:
+    from countynet.errors import TopologyError
+
+    if bad == "zone":
+        edit(topo_copy / "policy.yaml", "to: [servers]", "to: [server]")
+    else:
+        edit(topo_copy / "policy.yaml", "services: [https, docex]", "services: [https, docx]")
+    with pytest.raises(TopologyError) as info:
+        compile_topology(topo_copy)
+    text = info.value.render()
+    assert "topology/policy.yaml:" in text and "did you mean" in text
