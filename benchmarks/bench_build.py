@@ -69,7 +69,7 @@ def main() -> None:
         from countynet import render as r
 
         result.configs = r.render_all(result.intents)
-        write_build(result, Path(tmp) / "build", write_lock=False)
+        write_build(result, Path(tmp) / "build", write_lock=False, inventory_dir=Path(tmp) / "inventory")
         print(f"  full build with writing build/: {time.perf_counter() - t0:.3f} s")
     if args.skip_province:
         return

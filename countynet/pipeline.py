@@ -69,8 +69,13 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_build(result: BuildResult, out: Path, write_lock: bool = True) -> dict[str, Any]:
-    """Write build/ atomically and the lock file; return the manifest."""
+def write_build(result: BuildResult, out: Path, write_lock: bool = True, inventory_dir: Path | None = None
+                ) -> dict[str, Any]:
+    """Write build/ and inventory/ atomically, and the lock file; return the manifest.
+
+    The inventories are also kept at the top level (`inventory/`, beside `topology/`) so that Nornir and
+    Ansible users point at a stable, committed path and reviewers see inventory changes as diffs.
+    """
     from countynet.inventory import ansible_inventory, nornir_inventory
 
     files: dict[str, str] = {}
@@ -96,10 +101,14 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True) -> dict
         "files": {p: sha256(t) for p, t in sorted(files.items()) if not p.startswith(("intent/", "configs/"))},
     }
     files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    with StagedDir(out) as stage:
+    inv_dir = inventory_dir or result.topology.root.parent / "inventory"
+    with StagedDir(out) as stage, StagedDir(inv_dir) as inv:
         for rel, text in files.items():
             stage.write(rel, text)
+            if rel.startswith("inventory/"):
+                inv.write(rel.removeprefix("inventory/"), text)
         stage.commit()
+        inv.commit()
     if write_lock:
         lockfile.write(result.topology.root, result.lock)
     return manifest

@@ -13,7 +13,6 @@ import pytest
 
 from countynet.lab import api, converge, packages, probe
 from countynet.lab.probe import Flow
-from countynet.lab.up import adjust_nft
 
 pytestmark = pytest.mark.root
 
@@ -145,9 +144,8 @@ def test_probe_catches_a_broken_rule(lab):
     assert broken.verdict == "MISMATCH" and broken.observed == "deny", broken
     if handle:
         inv = json.loads((lab.lab_dir / "lab.json").read_text())
-        conf = Path(inv["devices"][LEASED]["dir"]) / "etc" / "nftables.conf"
+        conf = Path(inv["devices"][LEASED]["dir"]) / "nftables.lab.conf"  # what the lab loaded
         subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", str(conf)], check=True)
-        adjust_nft(ns, stateless_forward=True)
     else:
         subprocess.run(["ip", "-n", ns, "route", "del", "blackhole", f"{oa}/32"], check=True)
     assert _probe(lab, LEASED, "yx-oa-1", 443).verdict == "ok"

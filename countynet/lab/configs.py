@@ -121,3 +121,31 @@ def libipsec_swanctl(text: str) -> str:
     """kernel-libipsec carries ESP in UDP only: force `encap = yes` in every connection."""
     text = re.sub(r"^\s*encap\s*=.*\n", "", text, flags=re.M)
     return re.sub(r"^(\s*)(remote_addrs\s*=.*)$", r"\1\2\n\1encap = yes", text, flags=re.M)
+
+
+_NFT_CHAIN = re.compile(r"^\s*chain\s+(\S+)\s*\{")
+_NFT_HOOK = re.compile(r"type\s+filter\s+hook\s+(\w+).*policy\s+(\w+)")
+
+
+def lab_nft(text: str, stateless_forward: bool) -> str:
+    """nftables.conf for the lab: `iifname "mgmt0" accept` first in every default-drop input chain (the lab's
+    management network); on non-firewalls, no `ct state invalid drop` in forward chains: routers sit on
+    asymmetric paths (ECMP one way, the VRRP master back) where conntrack sees half a flow - the vendor
+    ACLs they emulate are stateless."""
+    out: list[str] = []
+    hook = ""
+    for line in text.splitlines():
+        if _NFT_CHAIN.match(line):
+            hook = ""
+        m = _NFT_HOOK.search(line)
+        if m:
+            hook = m.group(1)
+            out.append(line)
+            if hook == "input" and m.group(2) == "drop":
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(f'{indent}iifname "mgmt0" accept comment "countynet lab management"')
+            continue
+        if stateless_forward and hook == "forward" and re.match(r"^\s*ct state invalid drop\s*$", line):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -23,7 +23,7 @@ from countynet.lab import configs
 from countynet.lab import plan as planmod
 from countynet.lab.plan import LabPlan, ns_of
 from countynet.lab.sh import LabError, ip_batch, nsexec, run
-from countynet.lab.state import LabState
+from countynet.lab.state import LabState, ProcRec, proc_start
 
 FRR_BIN = Path("/usr/lib/frr")
 CHARON = "/usr/lib/ipsec/charon"
@@ -250,16 +250,27 @@ class Builder:
         return {i for i, st in parsed.items() if st["address"]}
 
     # ------------------------------------------------------------------ daemons
+    def _frr_launch(self, d: Dev) -> None:
+        """One shell per router: private /run and /etc/frr, then every daemon daemonised (-d); their PIDs
+        come from their pid files (and `lab down` also kills whatever runs in the namespace)."""
+        starts = " && ".join(f"{FRR_BIN / x} -d -u frr -g frr -P 0 --log file:{d.dir / 'log' / x}.log"
+                             for x in d.daemons)
+        script = f"mount --bind {d.run} /run && mount --bind {d.frr} /etc/frr && {starts}"
+        _popen(self.state, d.ns, "frr:launcher", script, d.dir / "log" / "frr-stdout.log")
+
     def frr(self) -> None:
         routers = [d for d in self.devs.values() if d.daemons]
         for d in routers:
-            for daemon in d.daemons:
-                script = (f"mount --bind {d.run} /run && mount --bind {d.frr} /etc/frr && exec "
-                          f"{FRR_BIN / daemon} -u frr -g frr -P 0 --log file:{d.dir / 'log' / daemon}.log")
-                _popen(self.state, d.ns, f"frr:{daemon}", script, d.dir / "log" / "frr-stdout.log")
+            self._frr_launch(d)
         city = self._city_start()
-        _wait_files([d.run / "frr" / f"{x}.vty" for d in routers for x in d.daemons]
-                    + ([city.run / "frr" / f"{x}.vty" for x in city.daemons] if city else []), 30, "FRR start")
+        every = routers + ([city] if city else [])
+        _wait_files([d.run / "frr" / f"{x}.vty" for d in every for x in d.daemons], 30, "FRR start")
+        for d in every:
+            for x in d.daemons:
+                pid = (d.run / "frr" / f"{x}.pid").read_text().strip()
+                if pid.isdigit():
+                    self.state.procs.append(ProcRec(int(pid), d.ns, f"frr:{x}", proc_start(int(pid))))
+        self.state.save()
 
         def load(d: Dev) -> None:
             p = subprocess.run(["vtysh", "--vty_socket", str(d.run / "frr"), "--config_dir", str(d.frr),
@@ -267,7 +278,7 @@ class Builder:
             if p.returncode != 0:
                 self.warnings.append(f"{d.host}: vtysh -f frr.conf: {(p.stdout + p.stderr).strip()[:300]}")
 
-        pmap(load, routers + ([city] if city else []))
+        pmap(load, every)
 
     def _city_start(self) -> Dev | None:
         c = self.plan.city
@@ -287,10 +298,7 @@ class Builder:
         pw = pwd.getpwnam("frr")
         for p in (d.frr, d.run / "frr", *d.frr.iterdir()):
             os.chown(p, pw.pw_uid, pw.pw_gid)
-        for daemon in d.daemons:
-            script = (f"mount --bind {d.run} /run && mount --bind {d.frr} /etc/frr && exec "
-                      f"{FRR_BIN / daemon} -u frr -g frr -P 0 --log file:{d.dir / 'log' / daemon}.log")
-            _popen(self.state, d.ns, f"frr:{daemon}", script, d.dir / "log" / "frr-stdout.log")
+        self._frr_launch(d)
         self.state.info["city_dir"] = str(d.dir)
         return d
 
@@ -298,8 +306,10 @@ class Builder:
         def one(d: Dev) -> None:
             if "etc/nftables.conf" not in d.files:
                 return
-            run(nsexec(d.ns, "nft", "-f", str(d.dir / "etc" / "nftables.conf")))
-            adjust_nft(d.ns, stateless_forward=self.plan.devices[d.host].intent.role != "firewall")
+            text = configs.lab_nft(d.files["etc/nftables.conf"],
+                                   stateless_forward=self.plan.devices[d.host].intent.role != "firewall")
+            (d.dir / "nftables.lab.conf").write_text(text)
+            run(nsexec(d.ns, "nft", "-f", str(d.dir / "nftables.lab.conf")))
 
         pmap(one, list(self.devs.values()))
 
@@ -393,29 +403,6 @@ class Builder:
                 "timings": self.timings, "warnings": self.warnings}
         (self.lab / "lab.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
         self.state.info.update({"devices": len(devices), "timings": self.timings})
-
-
-def adjust_nft(ns: str, stateless_forward: bool) -> None:
-    """Lab-only changes to a loaded ruleset: `iifname mgmt0 accept` first in every default-drop input chain
-    (the lab's management network); on non-firewalls, drop the forward chains' `ct state invalid drop`:
-    routers sit on asymmetric paths (ECMP one way, the VRRP master back) where conntrack sees only half a
-    flow - the vendor ACLs they emulate are stateless."""
-    data = json.loads(run(nsexec(ns, "nft", "-j", "list", "ruleset")) or "{}")
-    hooks: dict[tuple[str, str, str], str] = {}
-    for item in data.get("nftables", []):
-        ch = item.get("chain")
-        if ch and ch.get("hook"):
-            hooks[(ch["family"], ch["table"], ch["name"])] = ch["hook"]
-            if ch["hook"] == "input" and ch.get("policy") == "drop":
-                run(nsexec(ns, "nft", "insert", "rule", ch["family"], ch["table"], ch["name"],
-                           "iifname", "mgmt0", "accept"))
-        rule = item.get("rule")
-        if not (rule and stateless_forward and hooks.get((rule["family"], rule["table"], rule["chain"])) == "forward"):
-            continue
-        expr = json.dumps(rule.get("expr", []))
-        if '"invalid"' in expr and '"drop"' in expr and '"ct"' in expr:
-            run(nsexec(ns, "nft", "delete", "rule", rule["family"], rule["table"], rule["chain"],
-                       "handle", str(rule["handle"])))
 
 
 def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> Builder:
