@@ -22,8 +22,9 @@ from countynet.errors import TopologyError
 
 app = typer.Typer(help="countynet: the Yongxin e-government network as code.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Wide output when piped (logs, CI): tables must not truncate addresses and interface names.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 220)
 
 DirArg = Annotated[Path, typer.Argument(help="topology directory")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]

@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from countynet.errors import TopologyError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from countynet.cli import err, out  # noqa: E402  (one console setup for all commands)
 
 
 def _compile(directory: Path) -> Any:

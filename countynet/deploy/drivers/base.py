@@ -139,10 +139,18 @@ class Driver:
         except Exception:
             return False
 
+    logout = "exit"
+
     def close(self) -> None:
+        """Log out and close. Our dialogue always ends in user view, so skip Netmiko's slower cleanup
+        (config-mode probing) and just send the logout command."""
         try:
-            self.conn.disconnect()
+            self.conn.write_channel(self.logout + self.conn.RETURN)
         except Exception:  # noqa: S110 - the session may already be gone
+            pass
+        try:
+            self.conn.paramiko_cleanup()
+        except Exception:  # noqa: S110
             pass
 
 

@@ -34,6 +34,7 @@ class CliDriver(Driver):
     error_rx = re.compile(r"^\s*Error:.*$", re.M)
     enter = "system-view"
     leave = "return"
+    logout = "quit"
     mask: Callable[[str], str] = staticmethod(lambda s: s)  # type: ignore[assignment]
 
     def __init__(self, target: Any, conn: Any):
@@ -231,6 +232,7 @@ class IosDriver(CliDriver):
     error_rx = re.compile(r"^\s*% ?(?:Invalid input|Incomplete command|Ambiguous command).*$", re.M)
     enter = "configure terminal"
     leave = "end"
+    logout = "exit"
 
     def __init__(self, target: Any, conn: Any):
         super().__init__(target, conn)
