@@ -15,11 +15,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from countynet.lab import api, converge, probe
+from countynet.lab import lab as labmod
+from countynet.lab.state import LabState, alive
 
-from countynet.lab import api, converge, lab as labmod, probe  # noqa: E402
-from countynet.lab.state import LabState, alive  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FIFTY = "core,township:yange,township:lianzhou,township:litian"
 
@@ -47,6 +47,7 @@ def memory(lab_dir: Path) -> dict[str, float]:
     total = sum(by_ns.values())
     out = {"total_mib": round(total / 1024, 1), "per_device_mib": round(total / 1024 / max(1, len(by_ns)), 1)}
     for what, ks in by_what.items():
+        out[f"{what}_count"] = len(ks)
         out[f"{what}_avg_mib"] = round(sum(ks) / len(ks) / 1024, 1)
     return out
 
@@ -78,13 +79,16 @@ def run(name: str, scope: str | None, lab_dir: Path, probes: bool) -> dict[str, 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--all", action="store_true", help="also the whole county (--scope all)")
+    ap.add_argument("--only-all", action="store_true", help="only the whole county")
     ap.add_argument("--lab-dir", type=Path, default=Path("/tmp/cn-bench"))
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_lab needs root (network namespaces)", file=sys.stderr)
         return 2
     cases = [("default", None, True), ("~50 devices: " + FIFTY, FIFTY, False)]
-    if args.all:
+    if args.only_all:
+        cases = []
+    if args.all or args.only_all:
         cases.append(("all", "all", True))
     with api.exclusive():
         for name, scope, probes in cases:

@@ -139,6 +139,15 @@ def check_topology(t: Topology) -> Iterator[Diagnostic]:
         yield t.diag("centre", ["zones"], "there is no zone named 'management'",
                      "add a management zone (等保 level 3 asks a dedicated management zone)")
     roles = {d.role for d in c.devices}
+    for dev in c.devices:
+        if dev.role == "city_edge" and not any(up.kind == "city" and up.device.partition(":")[0] == dev.name
+                                               for up in c.uplinks):
+            yield t.diag("centre", ["uplinks"], f"the city edge {dev.name} has no city uplink",
+                         "add an uplink of kind city (address, peer, peer_asn) on this device")
+        if dev.role == "firewall" and not any(up.kind == "internet" and up.device.partition(":")[0] == dev.name
+                                              for up in c.uplinks):
+            yield t.diag("centre", ["uplinks"], f"the firewall {dev.name} has no internet uplink",
+                         "add an uplink of kind internet on this device")
     hubs = [d for d in c.devices if d.role == "vpn_hub"]
     if hubs and not any(up.device.partition(":")[0] == hubs[0].name and up.kind == "internet"
                         for up in c.uplinks):

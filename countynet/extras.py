@@ -12,10 +12,12 @@ if TYPE_CHECKING:
 
 def build_extras(result: BuildResult) -> dict[str, str]:
     from countynet.batfish.snapshot import snapshot_files
+    from countynet.bootstrap.kit import bootstrap_files
     from countynet.docs import device_docs
 
     out: dict[str, str] = {}
     out.update(device_docs(result.intents))
+    out.update(bootstrap_files(result.intents))
     files, problems = snapshot_files(result.intents, result.configs)
     if problems:
         raise TopologyError("batfish snapshot", problems)

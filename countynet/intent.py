@@ -235,6 +235,7 @@ class DeviceIntent(M):
     vendor: str
     model: str
     site: str = Field(description="'centre', 'unit:<id>' or 'township:<id>'")
+    site_name: str = Field("", description="the site's name for people, Chinese first")
     township: str | None = None
     unit: str | None = None
     wave: int

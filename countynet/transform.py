@@ -135,6 +135,10 @@ class Builder:
             seen[base] = seen.get(base, 0) + 1
             lid = base if seen[base] == 1 else f"{base}#{seen[base]}"
             vlans = [self.zone_by_name[v].vlan for v in link.vlans]
+            roles = {self.devs[e.device].role for e in (a, b) if e.device in self.devs}
+            mgmt = self.zone_by_name.get("management")
+            if link.type != "routed" and "access_switch" in roles and mgmt and mgmt.vlan not in vlans:
+                vlans.append(mgmt.vlan)  # access switches are managed in-band over their uplinks
             lp = LinkPlan(lid, a, b, link.type, "p2p" if link.type == "routed" else None, None, link.prefix,
                           vlans, link.members if link.type == "lag" else 1, area_id(0), link.ospf_cost,
                           ("centre", ["links", i]))
@@ -549,10 +553,20 @@ class Builder:
         nat = self._nat(d) if d.role == "firewall" else None
         return I.DeviceIntent(
             hostname=d.name, fqdn=f"{d.name}.{t.county.county.domain}", role=d.role, platform=d.hw.platform,
-            os=d.hw.os, vendor=d.hw.vendor, model=d.hw_name, site=d.site, township=d.township, unit=d.unit,
+            os=d.hw.os, vendor=d.hw.vendor, model=d.hw_name, site=d.site, site_name=self._site_name(d),
+            township=d.township, unit=d.unit,
             wave=d.wave, loopback=lo, interfaces=d.ifaces,
             vlans=[I.Vlan(id=k, name=v) for k, v in sorted(d.vlans.items())], routing=routing, vpn=vpn,
             dhcp=d.dhcp, nat=nat, management=mgmt, server=server)
+
+    def _site_name(self, d: Dev) -> str:
+        if d.township:
+            tw = next(x for x in self.t.townships if x.id == d.township)
+            return f"{tw.name_zh} {tw.pinyin}"
+        if d.unit:
+            u = next(x for x in self.t.units.units if x.id == d.unit)
+            return f"{u.name_zh} {u.name_en}"
+        return f"{self.t.county.county.name_zh}信息中心 information centre"
 
     def _nat(self, d: Dev) -> I.Nat | None:
         out = next((i for i in d.ifaces if i.nat_outside), None)

@@ -7,6 +7,7 @@ private known_hosts are throwaway. Teardown kills, by PID, only the processes in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -108,8 +109,6 @@ class NetnsLab:
         for ns in self.nss:
             pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
             sh("ip", "netns", "del", ns, check=False)

@@ -49,7 +49,7 @@ def mutate(data: object, path: tuple, op: str, value: object) -> object:
     return data
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_edits_never_crash(data: st.DataObject, tmp_path_factory) -> None:
     root = tmp_path_factory.mktemp("fuzz") / "topology"

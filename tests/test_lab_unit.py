@@ -177,3 +177,21 @@ def test_cli_without_root_exits_2(tmp_path):
                        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HOME": "/tmp"})
     assert p.returncode == 2, p.stderr
     assert "root" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_lab_nft_adjustments():
+    text = ("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
+            "\t\tct state invalid drop\n\t}\n\tchain forward {\n"
+            "\t\ttype filter hook forward priority filter; policy accept;\n\t\tct state invalid drop\n\t}\n}\n")
+    router = configs.lab_nft(text, stateless_forward=True)
+    assert router.count('iifname "mgmt0" accept') == 1
+    assert router.index('iifname "mgmt0"') < router.index("ct state invalid drop")  # first in input
+    assert router.count("ct state invalid drop") == 1  # kept in input, gone from forward
+    firewall = configs.lab_nft(text, stateless_forward=False)
+    assert firewall.count("ct state invalid drop") == 2
+
+
+def test_vrrp_backup_gets_high_ospf_cost():
+    text = "interface e0\n ip ospf cost 10\nexit\ninterface lo\nexit\nrouter ospf\nexit\n"
+    out = configs.lab_frr(text, vrrp_backup=True)
+    assert " ip ospf cost 10\n" not in out and out.count(f" ip ospf cost {configs.BACKUP_COST}") == 1

@@ -9,6 +9,7 @@ and a state file lets `--resume` continue where it stopped. Every device ends wi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import secrets as pysecrets
 import threading
@@ -29,7 +30,7 @@ from countynet.deploy.scrub import scrub
 from countynet.deploy.select import budget, plan, select
 from countynet.deploy.state import StateFile
 from countynet.intent import DeviceIntent
-from countynet.secrets import SecretError, SecretStore
+from countynet.secrets import SecretError, SecretStore, env_name, placeholders
 
 FILE_MARK = "### countynet-file: "
 
@@ -204,7 +205,7 @@ def _equal(drv: Driver, now: Any, before: Any) -> bool:
 def _open(ctx: Context, t: Target) -> Driver:
     conn = connect(t)
     drv = driver_for(t.device_type)(t, conn)
-    drv.mask = ctx.store.mask  # type: ignore[method-assign]
+    drv.mask = ctx.store.mask
     return drv
 
 
@@ -222,7 +223,7 @@ def wait_restored(ctx: Context, t: Target, before: Any, paths: list[str]) -> tup
             continue
         try:
             if isinstance(before, dict):
-                drv.paths = paths  # type: ignore[attr-defined]
+                drv.paths = paths
             now = drv.fetch_running()
             if _equal(drv, now, before):
                 return True, "the device's automatic rollback restored the previous config (verified)"
@@ -275,15 +276,13 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
             intended = load_intended(ctx.opts.build_dir, host, t.device_type)
         # secrets first: a missing one is a clear error before any session
         names_text = intended if isinstance(intended, str) else "".join(v or "" for v in intended.values())
-        from countynet.secrets import placeholders
         missing = ctx.store.missing(placeholders(names_text))
         if missing and not from_backup:
             raise SecretError(f"missing secret(s) {', '.join(missing)} for {host}: export "
-                              f"{', '.join('COUNTYNET_SECRET_' + m.upper().replace('-', '_').replace('.', '_') for m in missing)}"
-                              " or use --vault-file")
+                              f"{', '.join(env_name(m) for m in missing)} or use --vault-file")
         drv = _open(ctx, t)
         if isinstance(intended, dict):
-            drv.paths = sorted(intended)  # type: ignore[attr-defined]
+            drv.paths = sorted(intended)
         running = drv.fetch_running()
         res.backup = str(write_backup(ctx.opts.backup_dir, host, ctx.change_id, running, ctx.store.values))
         change: Any
@@ -306,7 +305,6 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
             res.diff = scrub(ctx.store.mask(rem.text), ctx.store.values) if rem.commands else ""
             res.added, res.removed = rem.added, rem.removed
         if res.diff:
-            import hashlib
             res.diff_sha256 = hashlib.sha256(res.diff.encode()).hexdigest()
         if not change:
             res.outcome, res.detail = Outcome.UNCHANGED, "running config already matches"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """What happened to one device. Every device of a run ends in exactly one of these."""
 
     UNCHANGED = "unchanged"          # running == intended, nothing sent

@@ -7,10 +7,8 @@ fork/exec of `ip`, `nft`, `vtysh` and friends, not Python.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -259,6 +257,7 @@ class Builder:
         _popen(self.state, d.ns, "frr:launcher", script, d.dir / "log" / "frr-stdout.log")
 
     def frr(self) -> None:
+        t0 = time.monotonic()
         routers = [d for d in self.devs.values() if d.daemons]
         for d in routers:
             self._frr_launch(d)
@@ -271,6 +270,7 @@ class Builder:
                 if pid.isdigit():
                     self.state.procs.append(ProcRec(int(pid), d.ns, f"frr:{x}", proc_start(int(pid))))
         self.state.save()
+        self.timings["frr-daemons"] = round(time.monotonic() - t0, 2)
 
         def load(d: Dev) -> None:
             p = subprocess.run(["vtysh", "--vty_socket", str(d.run / "frr"), "--config_dir", str(d.frr),
@@ -417,12 +417,3 @@ def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str]
     b.step("sshd", b.ssh)
     b.write_inventory()
     return b
-
-
-def mgmt_addresses(plan: LabPlan) -> dict[str, str]:
-    return {n.host: str(ipaddress.IPv4Interface(n.mgmt).ip) for n in plan.namespaces.values()
-            if n.mgmt and n.host}
-
-
-def rmtree_quiet(p: Path) -> None:
-    shutil.rmtree(p, ignore_errors=True)

@@ -124,13 +124,16 @@ class Compiler:
             (r.scope.unit is None or r.scope.unit == unit)
 
     def ingress_terms(self, zone: str, own: Net, township: str | None, unit: str | None,
-                      dhcp: bool) -> list[Term]:
+                      dhcp: bool, gateways: list[Net] | None = None) -> list[Term]:
         """Lines for the filter on a gateway interface of `zone` whose subnet is `own`."""
         inner: list[Term] = []
         outer: list[Term] = []
+        gateways = gateways or []
         if dhcp:
             inner.append(Term("udp", ANY, ANY, 67, 68, remark="dhcp"))
         inner.append(Term("ip", own, MULTICAST, remark="link-local multicast (VRRP, OSPF)"))
+        for gw in gateways:
+            inner.append(Term("icmp", own, gw, remark="ping the gateway (troubleshooting)"))
         for r in self.rules:
             if zone in r.source and self._in_scope(r, township, unit):
                 for dz in r.destination:
@@ -237,7 +240,9 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
             kind = comp.zm.kinds.get(i.zone or "")
             if d.role in LAN_ROLES and kind in lan_kinds and i.address and i.kind in ("svi", "routed"):
                 own = ipaddress.IPv4Interface(i.address).network
-                terms = comp.ingress_terms(i.zone or "", own, d.township, d.unit, i.name in dhcp_ifs)
+                gws = [ipaddress.IPv4Network(f"{a}/32") for a in
+                       [i.address.split("/")[0], *([i.vrrp.vip] if i.vrrp else [])]]
+                terms = comp.ingress_terms(i.zone or "", own, d.township, d.unit, i.name in dhcp_ifs, gws)
                 name = f"CN-FROM-{(i.zone or '').upper()}-{len(filters) + 1}"
                 filters.append(_filter(name, ACL_BASE + len(filters), terms))
                 upd["acl_in"] = name

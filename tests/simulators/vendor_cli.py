@@ -13,6 +13,7 @@ refuses) and `drop_on` (regex of a command after which the session is cut). Minu
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import re
@@ -232,10 +233,8 @@ class Session:
 
     def close(self) -> None:
         self.closed = True
-        try:
+        with contextlib.suppress(Exception):
             self.transport.close()
-        except Exception:  # noqa: S110
-            pass
 
     # ----- prompt
     def tree(self) -> Node:
@@ -366,8 +365,8 @@ class Session:
                     d.saved += 1
                     return "Info: Save the configuration successfully."
                 return ""
-            return self.ask(f"Warning: The current configuration will be written to the device. Continue? "
-                            f"[Y/N]:", do_save)
+            return self.ask("Warning: The current configuration will be written to the device. Continue? "
+                            "[Y/N]:", do_save)
         if d.flavor == "vrp5" and line == "display startup":
             return (f"MainBoard:\n  Configured startup system software:        flash:/vrp.cc\n"
                     f"  Startup saved-configuration file:          flash:/vrpcfg.zip\n"
@@ -559,10 +558,8 @@ class Simulator:
         self.device.cancel_reboot()
         for s in list(self.device.sessions):
             s.close()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)   # wakes the accept() thread; close() alone would not
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):   # shutdown wakes the accept() thread; close() alone would not
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
 
     def _accept(self) -> None:

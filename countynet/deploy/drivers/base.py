@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def connect(t: Target) -> Any:
         if "known_hosts" in text or "host key" in text.lower():
             raise AuthFailed(f"host key of {t.address} not trusted: {text}") from None
         raise Unreachable(f"SSH to {t.address}:{t.port} failed: {text}") from None
-    except (OSError, socket.timeout, EOFError) as exc:
+    except (TimeoutError, OSError, EOFError) as exc:
         raise Unreachable(f"no SSH session to {t.address}:{t.port}: {exc}") from None
 
 
@@ -99,6 +100,8 @@ class Driver:
     def __init__(self, target: Target, conn: Any):
         self.t = target
         self.conn = conn
+        self.mask: Callable[[str], str] = lambda text: text   # the engine sets SecretStore.mask
+        self.paths: list[str] = []                            # managed files (Linux)
 
     # --- reading
     def fetch_running(self) -> Any:
@@ -144,14 +147,10 @@ class Driver:
     def close(self) -> None:
         """Log out and close. Our dialogue always ends in user view, so skip Netmiko's slower cleanup
         (config-mode probing) and just send the logout command."""
-        try:
+        with contextlib.suppress(Exception):
             self.conn.write_channel(self.logout + self.conn.RETURN)
-        except Exception:  # noqa: S110 - the session may already be gone
-            pass
-        try:
+        with contextlib.suppress(Exception):
             self.conn.paramiko_cleanup()
-        except Exception:  # noqa: S110
-            pass
 
 
 IP_RX = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b")

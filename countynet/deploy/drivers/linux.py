@@ -36,7 +36,6 @@ class LinuxDriver(Driver):
         self.state = str(target.data.get("state_dir") or "/var/lib/countynet/deploy")
         self.apply_cmds = {**DEFAULT_APPLY, **(target.data.get("apply_commands") or {})}
         self.vtysh = str(target.data.get("vtysh") or "vtysh")
-        self.paths: list[str] = []
 
     def sh(self, command: str, timeout: float | None = None) -> tuple[str, int]:
         out: str = self.conn.send_command(f"{command}; echo __RC=$?", read_timeout=timeout or self.t.command_timeout,
@@ -49,14 +48,16 @@ class LinuxDriver(Driver):
         return posixpath.join(self.root, rel)
 
     def upload(self, dest: str, text: str) -> None:
+        """Write a file through the shell (base64; no SFTP needed), atomically via a .part file."""
         data = base64.b64encode(text.encode()).decode()
-        q = shlex.quote(dest)
-        self.sh(f"mkdir -p {shlex.quote(posixpath.dirname(dest))} && : > {q}.part")
-        for i in range(0, len(data), CHUNK):
-            _, rc = self.sh(f"printf %s {data[i:i + CHUNK]} >> {q}.b64" if i else f"printf %s {data[:CHUNK]} > {q}.b64")
-            if rc:
-                raise RuntimeError(f"cannot write {dest} on the device")
-        _, rc = self.sh(f"base64 -d {q}.b64 > {q}.part && rm -f {q}.b64 && mv {q}.part {q}")
+        q, qd = shlex.quote(dest), shlex.quote(posixpath.dirname(dest))
+        if len(data) <= CHUNK:   # one round trip for small files
+            _, rc = self.sh(f"mkdir -p {qd} && printf %s {data} | base64 -d > {q}.part && mv {q}.part {q}")
+        else:
+            rc = self.sh(f"mkdir -p {qd} && printf %s {data[:CHUNK]} > {q}.b64")[1]
+            for i in range(CHUNK, len(data), CHUNK):
+                rc = rc or self.sh(f"printf %s {data[i:i + CHUNK]} >> {q}.b64")[1]
+            rc = rc or self.sh(f"base64 -d {q}.b64 > {q}.part && rm -f {q}.b64 && mv {q}.part {q}")[1]
         if rc:
             raise RuntimeError(f"cannot write {dest} on the device")
 
@@ -189,5 +190,5 @@ class LinuxDriver(Driver):
         return {p for p, v in peers.items() if v.get("state") == "Established"}
 
     def ping(self, address: str) -> bool:
-        _, rc = self.sh(f"ping -c 2 -W 1 {shlex.quote(address)} > /dev/null 2>&1")
+        _, rc = self.sh(f"ping -c 3 -i 0.2 -W 1 {shlex.quote(address)} > /dev/null 2>&1")
         return rc == 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 from countynet.deploy.diff import remediation
@@ -35,7 +34,6 @@ class CliDriver(Driver):
     enter = "system-view"
     leave = "return"
     logout = "quit"
-    mask: Callable[[str], str] = staticmethod(lambda s: s)  # type: ignore[assignment]
 
     def __init__(self, target: Any, conn: Any):
         super().__init__(target, conn)

@@ -30,10 +30,10 @@ notes:
   - Check mode (--check) maps to the engine's dry-run; --diff shows the masked remediation.
 """
 
-import os
-from pathlib import Path
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
 def main() -> None:

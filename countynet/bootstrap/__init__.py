@@ -1,0 +1,1 @@
+"""Township bootstrap kit: a self-checking script for township technicians, Chinese first."""
