@@ -165,7 +165,8 @@ def _load_file(path: Path, root: Path, model: type[BaseModel], col: Collector
         return src, None
 
 
-REQUIRED: dict[str, type[BaseModel]] = {"county": CountyFile, "catalog": CatalogFile, "centre": CentreFile, "units": UnitsFile,
+REQUIRED: dict[str, type[BaseModel]] = {"county": CountyFile, "catalog": CatalogFile, "centre": CentreFile,
+                                        "units": UnitsFile,
             "policy": PolicyFile}
 
 

@@ -37,7 +37,8 @@ def _q(s: str) -> str:
     return shlex.quote(s)
 
 
-def township_script(township: str, name_zh: str, switch: DeviceIntent, portal: str, services: list[tuple[str, str, int]], dns: str, domain: str) -> str:
+def township_script(township: str, name_zh: str, switch: DeviceIntent, portal: str,
+                    services: list[tuple[str, str, int]], dns: str, domain: str) -> str:
     """The check script for one township: POSIX sh, UTF-8."""
     lans = [i for i in switch.interfaces if i.kind == "svi" and i.zone and i.address and i.acl_in]
     nets = " ".join(str(ipaddress.IPv4Interface(i.address).network) for i in lans if i.address)
@@ -119,7 +120,7 @@ def bootstrap_files(intents: dict[str, DeviceIntent], prefix: str = "bootstrap")
     servers = {h: d for h, d in intents.items() if d.server}
 
     def addr(h: str) -> str:
-        return next(i.address for i in servers[h].interfaces if i.address).split("/")[0]  # type: ignore[union-attr]
+        return next(i.address for i in servers[h].interfaces if i.address).split("/")[0]
 
     dns = next((addr(h) for h, d in servers.items() if any(s.name == "dns" for s in d.server.services)), "")  # type: ignore[union-attr]
     portal = next((h for h, d in servers.items() if "portal" in h), None)
@@ -130,7 +131,7 @@ def bootstrap_files(intents: dict[str, DeviceIntent], prefix: str = "bootstrap")
         if h in servers:
             checks.append((f"业务系统 {servers[h].server.function}", addr(h), 443))  # type: ignore[union-attr]
     any_d = next(iter(intents.values()))
-    for h, d in sorted(intents.items()):
+    for _h, d in sorted(intents.items()):
         if d.role != "township_switch" or not d.township:
             continue
         if not portal:

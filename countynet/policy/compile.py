@@ -49,7 +49,7 @@ class Term:
                 ports = {"source_port_min": self.lo, "source_port_max": self.hi}
             else:
                 ports = {"port_min": self.lo, "port_max": self.hi}
-        return AclRule(seq=seq, action=self.action, protocol=self.protocol,  # type: ignore[arg-type]
+        return AclRule(seq=seq, action=self.action, protocol=self.protocol,
                        source=str(self.source), destination=str(self.destination),
                        established=self.reply and self.protocol == "tcp", remark=self.remark, **ports)
 

@@ -81,7 +81,8 @@ class Matrix:
             out = []
             for h in hosts:
                 d = self.intents.get(h)
-                addr = next((i.address for i in d.interfaces if i.address and i.kind != "loopback"), None) if d else None
+                addr = next((i.address for i in d.interfaces if i.address and i.kind != "loopback"), None) \
+                    if d else None
                 if addr and self.zm.zone_of(addr) == zone:
                     out.append((h, addr.split("/")[0]))
             return out[:1]

@@ -164,7 +164,7 @@ class BatfishChecks:
         return str(self.bf.init_snapshot(str(snapshot_dir), name=name, overwrite=True))
 
     def session_checks(self, snapshot: str, external_peers: set[str]) -> list[BfFinding]:
-        q = self.bf.q
+        q: Any = self.bf.q  # questions are attached at run time from the server's templates
         out = parse_findings(q.fileParseStatus().answer(snapshot=snapshot).frame())
         out += init_issue_findings(q.initIssues().answer(snapshot=snapshot).frame())
         out += undefined_ref_findings(q.undefinedReferences().answer(snapshot=snapshot).frame())
@@ -181,11 +181,13 @@ class BatfishChecks:
                                    "ipProtocols": [flow.protocol.upper()]}
         if flow.protocol in ("tcp", "udp"):
             headers["dstPorts"] = str(flow.port)
-        ans = self.bf.q.reachability(pathConstraints=PathConstraints(startLocation=start),
+        q: Any = self.bf.q
+        ans = q.reachability(pathConstraints=PathConstraints(startLocation=start),
                                      headers=HeaderConstraints(**headers), actions="SUCCESS").answer(
             snapshot=snapshot)
         return reachability_observed(ans.frame())
 
     def differential(self, snapshot: str, reference: str) -> list[dict[str, str]]:
-        ans = self.bf.q.differentialReachability().answer(snapshot=snapshot, reference_snapshot=reference)
+        q: Any = self.bf.q
+        ans = q.differentialReachability().answer(snapshot=snapshot, reference_snapshot=reference)
         return differential_rows(ans.frame())

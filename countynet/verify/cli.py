@@ -10,9 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from countynet.cli import err, out
 from countynet.errors import TopologyError
-
-from countynet.cli import err, out  # noqa: E402  (one console setup for all commands)
 
 
 def _compile(directory: Path) -> Any:
