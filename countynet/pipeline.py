@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from countynet import lockfile
 from countynet.errors import Collector, Diagnostic
 from countynet.intent import DeviceIntent
@@ -61,8 +59,9 @@ def render(result: BuildResult) -> BuildResult:
 
 
 def intent_yaml(d: DeviceIntent) -> str:
-    data = d.model_dump(mode="json", exclude_defaults=True)
-    return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=200)
+    from countynet.fastyaml import dump
+
+    return dump(d.model_dump(mode="json", exclude_defaults=True))
 
 
 def sha256(text: str) -> str:

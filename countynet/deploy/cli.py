@@ -28,7 +28,7 @@ def _print_result(r: DeviceResult, show_diff: bool) -> None:
 
 def _print_wave(w: WaveSummary) -> None:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(w.counts.items()))
-    typer.echo(f"== wave {w.name}: {len(w.hosts)} device(s): {counts}" + ("  -> HALTED" if w.halted else ""))
+    typer.echo(f"== {w.name}: {len(w.hosts)} device(s): {counts}" + ("  -> HALTED" if w.halted else ""))
 
 
 def _print_report(rep: Report, show_diff: bool) -> None:
@@ -68,7 +68,7 @@ def deploy_cmd(
     vault_file: Path = typer.Option(None, "--vault-file", help="ansible-vault file of secrets"),
     vault_password_file: Path = typer.Option(None, "--vault-password-file"),
     conn_timeout: float = typer.Option(10.0, "--conn-timeout"),
-    show_diff: bool = typer.Option(True, "--diff/--no-diff"),
+    show_diff: bool = typer.Option(None, "--diff/--no-diff", help="show diffs (default: in dry-run only)"),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
 ) -> None:
     """Preview (default) or apply the intended configs, safely, in canary-first waves."""
@@ -82,7 +82,7 @@ def deploy_cmd(
     except (UsageError, SecretError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _print_report(rep, show_diff)
+    _print_report(rep, (not rep.commit) if show_diff is None else show_diff)
     if json_out:
         json_out.write_text(json.dumps(rep.as_dict(), indent=1) + "\n", encoding="utf-8")
     raise typer.Exit(1 if rep.failed or rep.halted else 0)

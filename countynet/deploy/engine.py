@@ -458,6 +458,10 @@ def deploy(opts: Options, store: SecretStore | None = None,
            on_result: Callable[[DeviceResult], None] | None = None,
            on_wave: Callable[[WaveSummary], None] | None = None) -> Report:
     store = store or SecretStore()
+    try:
+        budget(opts.max_fail, 1)   # validate before touching anything
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     sf = StateFile(opts.state_file)
     skip: set[str] = set()
     if opts.resume:

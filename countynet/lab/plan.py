@@ -203,6 +203,22 @@ def build(intents: Mapping[str, DeviceIntent], scope: Collection[str], kernel_es
             plan.veths.append(Veth(ns_of(h), a, ns_of(i.peer.host), b))
             _expect_ospf(plan, h, i, i.peer.host, pi)
 
+    # ---- LANs on routed ports (Cisco-style unit routers): the probe host hangs directly off the port
+    for h in hosts:
+        for i in intents[h].interfaces:
+            if (i.kind == "routed" and not i.peer and not i.link and i.address and i.zone
+                    and i.zone != "device-mgmt" and i.name in devs[h].names):
+                net = ipaddress.IPv4Interface(i.address).network
+                gw = ipaddress.IPv4Interface(i.address).ip
+                addr = next(a for a in reversed(list(net.hosts())) if a != gw)
+                lname = devs[h].names[i.name]
+                pns = f"cnp-{short(h)}-{lname}"
+                plan.namespaces[pns] = Namespace(pns, "probe", h)
+                plan.veths.append(Veth(ns_of(h), lname, pns, "eth0"))
+                plan.addrs.append(Addr(pns, "eth0", f"{addr}/{net.prefixlen}"))
+                plan.routes.append(Route(pns, "0.0.0.0/0", str(gw)))
+                plan.probes.append(Probe(pns, i.zone, f"{addr}/{net.prefixlen}", str(gw), h))
+
     # ---- addresses of every kept interface, VRRP addresses, loopbacks
     for h, lx in devs.items():
         for i in lx.intent.interfaces:

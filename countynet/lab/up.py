@@ -232,6 +232,10 @@ class Builder:
             ip_batch(per[ns], ns)
             kind = p.namespaces[ns].kind
             host = p.namespaces[ns].host
+            if kind == "device":
+                # ospfd joins AllSPFRouters on every interface through ONE socket: the default limit of 20
+                # multicast memberships per socket would leave a WAN router with 40 links half-adjacent
+                run(nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.igmp_max_memberships=1024"))
             if kind == "device" and host and "etc/sysctl.d/60-countynet.conf" in self.devs[host].files:
                 run(nsexec(ns, "sysctl", "-q", "-p", str(self.devs[host].dir / "etc/sysctl.d/60-countynet.conf")),
                     check=False)

@@ -30,7 +30,10 @@ class Rejected(DeployError):
     """The device refused a command; `line` is the command (masked by the caller)."""
 
     def __init__(self, line: str, output: str):
-        super().__init__(f"device rejected {line!r}: {output.strip().splitlines()[-1] if output.strip() else ''}")
+        rows = [r.strip() for r in output.splitlines() if r.strip() and r.strip() != "^"]
+        errs = [r for r in rows if "error" in r.lower() or r.startswith("%")]
+        why = (errs or rows or [""])[0]
+        super().__init__(f"device rejected {line!r}: {why}")
         self.line = line
         self.output = output
 
