@@ -99,7 +99,6 @@ def _batfish(result: Any, offline_rep: Any, host: str, against: str | None, dire
              as_json: bool) -> int:
     import ipaddress
 
-    from countynet.batfish.snapshot import snapshot_files
     from countynet.policy.zones import zone_map
     from countynet.verify.batfish_run import START_HINT, BatfishChecks, BatfishUnavailable, start_location
     from countynet.verify.report import print_table, write_reports
@@ -110,13 +109,7 @@ def _batfish(result: Any, offline_rep: Any, host: str, against: str | None, dire
         err.print(f"verify --batfish: cannot run: {exc}.\n    fix: {START_HINT}", markup=False)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        snap = Path(tmp) / "candidate"
-        files, _ = snapshot_files(result.intents, result.configs)
-        for rel, text in files.items():
-            p = snap / rel.removeprefix("batfish/")
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text, encoding="utf-8")
-        name = checks.load(snap, "candidate")
+        name = checks.load(_write_snapshot(result, Path(tmp) / "candidate"), "candidate")
         external = {n.address for d in result.intents.values() if d.routing.bgp for n in d.routing.bgp.neighbors}
         findings = checks.session_checks(name, external)
         zm = zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
@@ -131,13 +124,7 @@ def _batfish(result: Any, offline_rep: Any, host: str, against: str | None, dire
         diffs: list[dict[str, str]] = []
         if against:
             ref = _compile(_ref_topology(directory, against, Path(tmp) / "ref-src"))
-            rsnap = Path(tmp) / "reference"
-            rfiles, _ = snapshot_files(ref.intents, ref.configs)
-            for rel, text in rfiles.items():
-                p = rsnap / rel.removeprefix("batfish/")
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text, encoding="utf-8")
-            diffs = checks.differential(name, checks.load(rsnap, "reference"))
+            diffs = checks.differential(name, checks.load(_write_snapshot(ref, Path(tmp) / "reference"), "reference"))
     data = {"result": "clean" if not findings else "violations",
             "summary": {"findings": len(findings), "flows": len(rows),
                         "offline/batfish disagreements": sum(r["agree"] == "NO" for r in rows),
@@ -150,6 +137,18 @@ def _batfish(result: Any, offline_rep: Any, host: str, against: str | None, dire
         if diffs:
             print_table(out, f"flows that change against {against}", diffs, ["flow", "before", "after"])
     return 1 if findings else 0
+
+
+def _write_snapshot(result: Any, where: Path) -> Path:
+    """The build's Batfish snapshot as a directory Batfish can upload."""
+    from countynet.batfish.snapshot import snapshot_files
+
+    files, _ = snapshot_files(result.intents, result.configs)
+    for rel, text in files.items():
+        p = where / rel.removeprefix("batfish/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    return where
 
 
 def _flow_finding(f: Any, observed: str) -> Any:
