@@ -54,6 +54,15 @@ def register(app: typer.Typer) -> None:
         host = batfish or (os.environ.get("BATFISH_HOST") if not offline else None)
         if batfish is None and not offline and not host:
             offline = True
+        checks = None
+        if host:  # ask the server first: no point compiling for minutes if nobody will answer
+            from countynet.verify.batfish_run import START_HINT, BatfishChecks, BatfishUnavailable
+
+            try:
+                checks = BatfishChecks(host)
+            except BatfishUnavailable as exc:
+                err.print(f"verify --batfish: cannot run: {exc}.\n    fix: {START_HINT}", markup=False)
+                raise typer.Exit(2) from None
         try:
             result = _compile(directory)
         except TopologyError as exc:
@@ -90,24 +99,19 @@ def register(app: typer.Typer) -> None:
                                   changes, ["flow", "before", "after"], f"flows that change against {against}")
                     print_table(out, f"flows that change against {against} (offline)", changes,
                                 ["flow", "before", "after"])
-        if host:
-            status = max(status, _batfish(result, rep, host, against, directory, reports, as_json))
+        if checks is not None:
+            status = max(status, _batfish(result, rep, checks, against, directory, reports, as_json))
         raise typer.Exit(status)
 
 
-def _batfish(result: Any, offline_rep: Any, host: str, against: str | None, directory: Path, reports: Path,
+def _batfish(result: Any, offline_rep: Any, checks: Any, against: str | None, directory: Path, reports: Path,
              as_json: bool) -> int:
     import ipaddress
 
     from countynet.policy.zones import zone_map
-    from countynet.verify.batfish_run import START_HINT, BatfishChecks, BatfishUnavailable, start_location
+    from countynet.verify.batfish_run import start_location
     from countynet.verify.report import print_table, write_reports
 
-    try:
-        checks = BatfishChecks(host)
-    except BatfishUnavailable as exc:
-        err.print(f"verify --batfish: cannot run: {exc}.\n    fix: {START_HINT}", markup=False)
-        return 2
     with tempfile.TemporaryDirectory() as tmp:
         name = checks.load(_write_snapshot(result, Path(tmp) / "candidate"), "candidate")
         external = {n.address for d in result.intents.values() if d.routing.bgp for n in d.routing.bgp.neighbors}
