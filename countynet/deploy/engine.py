@@ -246,7 +246,7 @@ def post_checks(ctx: Context, drv: Driver, t: Target, d: DeviceIntent | None) ->
         checks["management"] = False
     if d is None:
         return checks
-    want_ospf = expected_ospf(d)
+    want_ospf = int(t.data["expect_ospf"]) if t.data.get("expect_ospf") is not None else expected_ospf(d)
     want_bgp = {n.address for n in d.routing.bgp.neighbors} if d.routing.bgp else set()
     uplink = t.data.get("uplink_target") or uplink_target(d, ctx.intents)
     for attempt in range(ctx.check_retries):

@@ -232,13 +232,15 @@ class Builder:
             ip_batch(per[ns], ns)
             kind = p.namespaces[ns].kind
             host = p.namespaces[ns].host
-            if kind == "device":
-                # ospfd joins AllSPFRouters on every interface through ONE socket: the default limit of 20
-                # multicast memberships per socket would leave a WAN router with 40 links half-adjacent
-                run(nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.igmp_max_memberships=1024"))
-            if kind == "device" and host and "etc/sysctl.d/60-countynet.conf" in self.devs[host].files:
-                run(nsexec(ns, "sysctl", "-q", "-p", str(self.devs[host].dir / "etc/sysctl.d/60-countynet.conf")),
-                    check=False)
+            if kind == "device" and host:
+                # the rendered sysctl file, plus: ospfd joins AllSPFRouters on every interface through ONE
+                # socket, and the default limit of 20 memberships per socket would leave a WAN router
+                # with 40 links half-adjacent
+                d = self.devs[host]
+                conf = d.dir / "sysctl.lab.conf"
+                conf.write_text(d.files.get("etc/sysctl.d/60-countynet.conf", "") +
+                                "\nnet.ipv4.igmp_max_memberships = 1024\n")
+                run(nsexec(ns, "sysctl", "-q", "-p", str(conf)), check=False)
             elif kind in ("internet", "city"):
                 run(nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
 
@@ -354,12 +356,8 @@ class Builder:
         (sshdir / "shadow").write_text("".join(f"{u.split(':')[0]}:*:19000:0:99999:7:::\n" for u in users))
         (sshdir / "shadow").chmod(0o600)
 
-        def keygen(d: Dev) -> None:
-            hk = d.dir / "ssh" / "host_ed25519"
-            if not hk.exists():
-                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", d.host, "-f", str(hk)])
-
-        pmap(keygen, list(self.devs.values()))
+        for d in self.devs.values():
+            host_key(d.dir / "ssh" / "host_ed25519", d.host)
         known = []
         for d in self.devs.values():
             mgmt = self.plan.namespaces[d.ns].mgmt
@@ -407,6 +405,22 @@ class Builder:
                 "timings": self.timings, "warnings": self.warnings}
         (self.lab / "lab.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
         self.state.info.update({"devices": len(devices), "timings": self.timings})
+
+
+def host_key(path: Path, comment: str) -> None:
+    """An ed25519 host key pair in OpenSSH format (in-process: no ssh-keygen per device)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if path.exists():
+        return
+    key = Ed25519PrivateKey.generate()
+    priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    path.touch(mode=0o600)
+    path.write_bytes(priv)
+    path.with_suffix(".pub").write_text(pub.decode() + f" {comment}\n")
 
 
 def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> Builder:
