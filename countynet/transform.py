@@ -45,6 +45,8 @@ class Dev:
     statics: list[I.StaticRoute] = field(default_factory=list)
     areas: dict[str, I.OspfArea] = field(default_factory=dict)
     dhcp: list[I.DhcpPool] = field(default_factory=list)
+    vpn: I.Vpn | None = None  # a spoke's VPN, set while wiring its village
+    vpn_peers: list[I.VpnPeer] = field(default_factory=list)  # a hub's peers, one per VPN village
 
 
 @dataclass
@@ -85,6 +87,8 @@ class Builder:
         self.p = topo.county.pools
         self.prefix = topo.county.county.prefix
         self.zone_by_name = {z.name: z for z in topo.centre.zones}
+        self._dns: list[str] | None = None
+        self._aggs: list[ipaddress.IPv4Network] | None = None
 
     # ------------------------------------------------------------------ helpers
     def diag(self, src: tuple[str, list[Any]], msg: str, hint: str) -> None:
@@ -394,7 +398,7 @@ class Builder:
     def _dhcp_lan(self, d: Dev, iface: str, pfx: str, name: str) -> None:
         net = ipaddress.IPv4Network(pfx)
         reserve = min(10, net.num_addresses // 4)
-        if not hasattr(self, "_dns"):
+        if self._dns is None:
             self._dns = [ip(self.a("zone_host", s.name)) for s in self.t.centre.servers if "dns" in s.services]
         dns = self._dns
         d.dhcp.append(I.DhcpPool(name=name, interface=iface, network=pfx, gateway=ip(host(pfx, 1)),
@@ -483,24 +487,22 @@ class Builder:
                                                     destination=hub_addr, vpn_peer=hub.name)))
         for agg in county:
             d.statics.append(I.StaticRoute(prefix=agg, interface=tname, description="county network via IPsec"))
-        d.vpn_spoke = I.Vpn(role="spoke", ike_version=vpn.ike_version, ike_proposal=vpn.ike_proposal,  # type: ignore[attr-defined]
+        d.vpn = I.Vpn(role="spoke", ike_version=vpn.ike_version, ike_proposal=vpn.ike_proposal,
                             esp_proposal=vpn.esp_proposal, peers=[I.VpnPeer(
                                 name=hub.name, local_address=ip(host(bb, 2)), remote_address=hub_addr,
                                 local_id=f"{d.name}.{self.t.county.county.domain}",
                                 remote_id=f"{hub.name}.{self.t.county.county.domain}", psk_secret=psk,
                                 tunnel_interface=tname, local_networks=local, remote_networks=county)])
-        peers = getattr(hub, "vpn_peers", [])
-        peers.append(I.VpnPeer(name=d.name, local_address=hub_addr, remote_address=None,
+        hub.vpn_peers.append(I.VpnPeer(name=d.name, local_address=hub_addr, remote_address=None,
                                local_id=f"{hub.name}.{self.t.county.county.domain}",
                                remote_id=f"{d.name}.{self.t.county.county.domain}", psk_secret=psk,
                                tunnel_interface=None, local_networks=county, remote_networks=local))
-        hub.vpn_peers = peers  # type: ignore[attr-defined]
         for net in local:
             hub.statics.append(I.StaticRoute(prefix=net, next_hop=hub_up.peer,
                                              description=f"{d.name} via IPsec (policy-based)"))
 
     def county_aggregates(self) -> list[ipaddress.IPv4Network]:
-        if not hasattr(self, "_aggs"):
+        if self._aggs is None:
             nets = [ipaddress.IPv4Network(p.prefix) for n, p in self.p if p.prefix and n != "broadband"]
             self._aggs = list(ipaddress.collapse_addresses(nets))
             # one covering summary is what the city and the villages need
@@ -536,11 +538,11 @@ class Builder:
         routing = self._routing(d, lo)
         if routing.ospf is None:  # a device without OSPF (VPN village, server) carries no OSPF settings
             d.ifaces = [i.model_copy(update={"ospf": None}) if i.ospf else i for i in d.ifaces]
-        vpn = getattr(d, "vpn_spoke", None)
+        vpn = d.vpn
         if d.role == "vpn_hub":
             v = t.county.vpn
             vpn = I.Vpn(role="hub", ike_version=v.ike_version, ike_proposal=v.ike_proposal,
-                        esp_proposal=v.esp_proposal, peers=getattr(d, "vpn_peers", []))
+                        esp_proposal=v.esp_proposal, peers=d.vpn_peers)
         server = None
         if d.role == "server":
             s = next(x for x in t.centre.servers if x.name == d.name)
