@@ -154,3 +154,30 @@ def test_policy_reference_errors_are_located(topo_copy: Path, bad: str) -> None:
         compile_topology(topo_copy)
     text = info.value.render()
     assert "topology/policy.yaml:" in text and "did you mean" in text
+
+
+SCOPED_RULE = """  - name: township-cameras-to-police
+    from: [township-lan]
+    to: [unit-lan]
+    services: [https]
+    scope: {unit: police}
+    owner: 县公安局
+    reason: township stations upload camera footage to the police unit
+  - name: monitoring-ping
+"""
+
+
+def test_scoped_rule_opens_only_its_unit_and_the_diff_says_so(topo_copy: Path, bundled) -> None:
+    from countynet.verify.offline_run import offline_diff
+
+    edit(topo_copy / "policy.yaml", "  - name: monitoring-ping\n", SCOPED_RULE)
+    r = compile_topology(topo_copy)
+    rep = verify(r.intents, zones(r), probe_matrix(r))
+    assert rep.ok, [f.message for f in rep.findings]
+    fates = {(v.flow.rule, v.flow.dst_device): v.observed for v in rep.verdicts}
+    assert fates[("township-cameras-to-police", "yx-u-police")] == "allow"
+    assert any(rule == "township-cameras-to-police:out-of-scope" and fate == "deny"
+               for (rule, _dst), fate in fates.items())
+    changes = offline_diff(r, bundled)
+    assert [(c["rule"], c["before"], c["after"]) for c in changes] == [
+        ("township-cameras-to-police", "deny", "allow")]

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from countynet.intent import DeviceIntent
 from countynet.lab import packages
 from countynet.lab import scope as scopemod
 from countynet.lab.down import down
@@ -30,19 +31,26 @@ def preflight() -> None:
         raise LabError(f"missing packages: {' '.join(miss)} - install with `python -m countynet.lab.packages`")
 
 
-def plan_for(topology: Path, scope: str | None, kernel_esp: bool) -> LabPlan:
+def select(topology: Path, scope: str | None) -> tuple[dict[str, DeviceIntent], set[str]]:
+    """Compile the topology and pick the scope's hostnames (raises ScopeError / TopologyError)."""
     from countynet.pipeline import compile_topology
 
     result = compile_topology(topology)
     hosts = scopemod.select(result.intents, scope)
     if not scope:
         hosts |= scopemod.probe_servers(result)
-    return build(result.intents, hosts, kernel_esp)
+    return result.intents, hosts
+
+
+def plan_for(topology: Path, scope: str | None, kernel_esp: bool) -> LabPlan:
+    intents, hosts = select(topology, scope)
+    return build(intents, hosts, kernel_esp)
 
 
 def up(topology: Path, scope: str | None, lab_dir: Path,
        log: Callable[[str], None] = lambda s: None) -> tuple[LabState, Builder]:
     preflight()
+    intents, hosts = select(topology, scope)  # bad input fails here, before anything is created
     lab_dir = lab_dir.resolve()
     lab_dir.mkdir(parents=True, exist_ok=True)
     old = LabState.load(lab_dir)
@@ -53,7 +61,7 @@ def up(topology: Path, scope: str | None, lab_dir: Path,
     state.save()
     esp = kernel_has_esp(state)
     log(f"kernel ESP: {'yes (kernel XFRM)' if esp else 'no (strongSwan kernel-libipsec, ESP in UDP)'}")
-    plan = plan_for(topology, scope, esp)
+    plan = build(intents, hosts, esp)
     log(f"scope: {len(plan.devices)} devices, {len(plan.namespaces)} namespaces, {len(plan.veths)} veth pairs, "
         f"{len(plan.bridges)} bridges, {len(plan.probes)} probe hosts")
     try:

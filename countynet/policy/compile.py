@@ -110,18 +110,23 @@ class Compiler:
         if r.destination_hosts:
             hosts = host_prefixes(self.intents, r.destination_hosts)
             return [h for h in hosts if self.zm.zone_of(str(h.network_address)) == zone]
-        scope = r.scope
-        return self.zm.prefixes(zone, scope.township if scope else None, scope.unit if scope else None)
+        return self.zm.prefixes(zone, *self.scope_for(r, zone))
 
     def _src(self, r: Rule, zone: str) -> list[Net]:
-        scope = r.scope
-        return self.zm.prefixes(zone, scope.township if scope else None, scope.unit if scope else None)
+        return self.zm.prefixes(zone, *self.scope_for(r, zone))
 
-    def _in_scope(self, r: Rule, township: str | None, unit: str | None) -> bool:
+    def scope_for(self, r: Rule, zone: str) -> tuple[str | None, str | None]:
+        """A scope narrows only the zones it speaks of: a township scope its township and village LANs,
+        a unit scope its unit LAN; every other zone of the rule stays whole."""
         if r.scope is None:
-            return True
-        return (r.scope.township is None or r.scope.township == township) and \
-            (r.scope.unit is None or r.scope.unit == unit)
+            return None, None
+        kind = self.zm.kinds[zone]
+        return (r.scope.township if kind in ("township-lan", "village-lan") else None,
+                r.scope.unit if kind == "unit-lan" else None)
+
+    def _in_scope(self, r: Rule, zone: str, township: str | None, unit: str | None) -> bool:
+        want_tw, want_unit = self.scope_for(r, zone)
+        return (want_tw is None or want_tw == township) and (want_unit is None or want_unit == unit)
 
     def ingress_terms(self, zone: str, own: Net, township: str | None, unit: str | None,
                       dhcp: bool, gateways: list[Net] | None = None) -> list[Term]:
@@ -135,7 +140,7 @@ class Compiler:
         for gw in gateways:
             inner.append(Term("icmp", own, gw, remark="ping the gateway (troubleshooting)"))
         for r in self.rules:
-            if zone in r.source and self._in_scope(r, township, unit):
+            if zone in r.source and self._in_scope(r, zone, township, unit):
                 for dz in r.destination:
                     kind = self.zm.kinds[dz]
                     for dst in self._dest(r, dz) if kind != "internet" else [ANY]:

@@ -55,7 +55,7 @@ class Matrix:
         self.comp = comp
         self.zm = comp.zm
 
-    def sources(self, zone: str) -> list[tuple[str, str]]:
+    def sources(self, zone: str, township: str | None = None, unit: str | None = None) -> list[tuple[str, str]]:
         """(device, address) probes of a source zone: a leased and a VPN village for village-lan."""
         kind = self.zm.kinds[zone]
         if kind == "internet":
@@ -63,7 +63,8 @@ class Matrix:
         if kind == "city":
             nets = self.zm.prefixes(zone)
             return [("", str(nets[0].network_address + 100))] if nets else []
-        members = sorted(self.zm.members.get(zone, []), key=lambda m: (m.device, m.interface))
+        members = sorted((m for m in self.zm.members.get(zone, []) if (township is None or m.township == township)
+                          and (unit is None or m.unit == unit)), key=lambda m: (m.device, m.interface))
         if not members:
             return []
         if kind == "device-mgmt":  # a router's loopback: not inside any LAN segment
@@ -76,7 +77,8 @@ class Matrix:
             picks.append(vpn)
         return [(m.device, _probe_in(m)) for m in picks]
 
-    def destinations(self, zone: str, hosts: list[str]) -> list[tuple[str, str]]:
+    def destinations(self, zone: str, hosts: list[str], township: str | None = None, unit: str | None = None
+                     ) -> list[tuple[str, str]]:
         if hosts:
             out = []
             for h in hosts:
@@ -94,7 +96,7 @@ class Matrix:
             h, d = sorted(servers)[0]
             addr = next(i.address for i in d.interfaces if i.address)
             return [(h, addr.split("/")[0])]
-        return self.sources(zone)[:1]
+        return self.sources(zone, township, unit)[:1]
 
     def flows(self) -> list[Flow]:
         out: list[Flow] = []
@@ -105,10 +107,8 @@ class Matrix:
             for sz in r.source:
                 for dz in r.destination:
                     connected.add((sz, dz))
-                    for sdev, saddr in self.sources(sz):
-                        if r.scope and r.scope.township and self.intents[sdev].township != r.scope.township:
-                            continue
-                        for ddev, daddr in self.destinations(dz, r.destination_hosts):
+                    for sdev, saddr in self.sources(sz, *self.comp.scope_for(r, sz)):
+                        for ddev, daddr in self.destinations(dz, r.destination_hosts, *self.comp.scope_for(r, dz)):
                             if saddr == daddr or self._same_segment(saddr, daddr):
                                 continue  # one LAN segment: no router, so no network policy applies
                             port = lo or 0
@@ -116,6 +116,13 @@ class Matrix:
                             if proto in ("tcp", "udp") and not self._opened(sz, dz, DENIED_PORT):
                                 out.append(Flow(f"{r.name}:other-port", sz, dz, sdev, saddr, ddev, daddr, "tcp",
                                                 DENIED_PORT, "deny"))
+                        if any(self.comp.scope_for(r, dz)):  # the same zone outside the scope stays closed
+                            inside = {d for d, _ in self.destinations(dz, [], *self.comp.scope_for(r, dz))}
+                            for ddev, daddr in self.sources(dz):
+                                if ddev not in inside and not self._allowed_elsewhere(r, sz, dz):
+                                    out.append(Flow(f"{r.name}:out-of-scope", sz, dz, sdev, saddr, ddev, daddr,
+                                                    proto, lo or 0, "deny"))
+                                    break
         zones = list(self.zm.kinds)
         for sz in zones:
             for dz in zones:
@@ -134,6 +141,11 @@ class Matrix:
                 seen.add(k)
                 uniq.append(f)
         return uniq
+
+    def _allowed_elsewhere(self, rule: object, sz: str, dz: str) -> bool:
+        """Does another, unscoped rule connect the two zones (so out-of-scope traffic may be allowed)?"""
+        return any(r is not rule and r.scope is None and sz in r.source and dz in r.destination
+                   for r in self.comp.rules)
 
     def _same_segment(self, a: str, b: str) -> bool:
         ia, ib = ipaddress.IPv4Address(a), ipaddress.IPv4Address(b)

@@ -52,7 +52,9 @@ class ZoneMap:
         if key not in self._summary:
             own = [m.prefix for m in self.members.get(zone, [])
                    if (township is None or m.township == township) and (unit is None or m.unit == unit)]
-            self._summary[key] = self._summarise(zone, own) if kind != "device-mgmt" else collapse(own)
+            scoped = township is not None or unit is not None
+            # a scoped part is never widened: a wider prefix would cover the zone's members outside the scope
+            self._summary[key] = collapse(own) if scoped or kind == "device-mgmt" else self._summarise(zone, own)
         return self._summary[key]
 
     def _summarise(self, zone: str, own: list[Net]) -> list[Net]:

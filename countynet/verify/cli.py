@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Prove the network does what the policy says and nothing more. Exit 0 clean, 1 violations, 2 cannot run."""
         from countynet.cli import fail
-        from countynet.verify.offline_run import report_data, run_offline
+        from countynet.verify.offline_run import offline_diff, report_data, run_offline
         from countynet.verify.report import print_table, write_reports
 
         host = batfish or (os.environ.get("BATFISH_HOST") if not offline else None)
@@ -91,14 +91,12 @@ def register(app: typer.Typer) -> None:
                         ref = _compile(_ref_topology(directory, against, Path(tmp)))
                     except TopologyError as exc:
                         fail(exc, as_json)
-                    before = {v.flow.key(): v.observed for v in run_offline(ref).verdicts}
-                    changes = [{"flow": v.flow.key(), "before": before.get(v.flow.key(), "absent"),
-                                "after": v.observed} for v in rep.verdicts if before.get(v.flow.key()) != v.observed]
+                    changes = offline_diff(result, ref)
                     write_reports(reports, "verify-diff-offline", {"result": f"{len(changes)} change(s)",
                                                                     "against": against, "changes": changes},
-                                  changes, ["flow", "before", "after"], f"flows that change against {against}")
+                                  changes, ["flow", "rule", "before", "after"], f"flows that change against {against}")
                     print_table(out, f"flows that change against {against} (offline)", changes,
-                                ["flow", "before", "after"])
+                                ["flow", "rule", "before", "after"])
         if checks is not None:
             status = max(status, _batfish(result, rep, checks, against, directory, reports, as_json))
         raise typer.Exit(status)

@@ -8,14 +8,28 @@ from typing import Any
 
 from countynet.pipeline import BuildResult
 from countynet.policy.matrix import probe_matrix
-from countynet.policy.offline import Report, verify
-from countynet.policy.zones import zone_map
+from countynet.policy.offline import Evaluator, Report, verify
+from countynet.policy.zones import ZoneMap, zone_map
+
+
+def _zones(result: BuildResult) -> ZoneMap:
+    return zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
 
 
 def run_offline(result: BuildResult) -> Report:
-    flows = probe_matrix(result)
-    zm = zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
-    return verify(result.intents, zm, flows)
+    return verify(result.intents, _zones(result), probe_matrix(result))
+
+
+def offline_diff(result: BuildResult, reference: BuildResult) -> list[dict[str, str]]:
+    """Flows (of either build's probe matrix) whose fate differs between the two builds."""
+    flows = {f.key(): f for f in [*probe_matrix(reference), *probe_matrix(result)]}
+    now, before = Evaluator(result.intents, _zones(result)), Evaluator(reference.intents, _zones(reference))
+    out = []
+    for key, f in sorted(flows.items()):
+        a, b = before.verdict(f).observed, now.verdict(f).observed
+        if a != b:
+            out.append({"flow": key, "rule": f.rule, "before": a, "after": b})
+    return out
 
 
 def report_data(rep: Report) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -61,6 +61,30 @@ class LinuxDriver(Driver):
         if rc:
             raise RuntimeError(f"cannot write {dest} on the device")
 
+    def upload_many(self, files: dict[str, str]) -> None:
+        """Several small files in as few round trips as possible (each command stays < ~3.6 kB)."""
+        batch: list[str] = []
+        size = 0
+        for dest, text in files.items():
+            data = base64.b64encode(text.encode()).decode()
+            if len(data) > CHUNK:
+                self.upload(dest, text)
+                continue
+            q, qd = shlex.quote(dest), shlex.quote(posixpath.dirname(dest))
+            part = f"mkdir -p {qd} && printf %s {data} | base64 -d > {q}.part && mv {q}.part {q}"
+            if batch and size + len(part) > 2 * CHUNK:
+                self._run_batch(batch)
+                batch, size = [], 0
+            batch.append(part)
+            size += len(part)
+        if batch:
+            self._run_batch(batch)
+
+    def _run_batch(self, parts: list[str]) -> None:
+        _, rc = self.sh(" && ".join(parts))
+        if rc:
+            raise RuntimeError("cannot write the staged files on the device")
+
     def fetch_running(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         if not self.paths:
@@ -104,20 +128,21 @@ class LinuxDriver(Driver):
     def apply(self, change: dict[str, str], timer: int) -> str:
         s = shlex.quote(self.state)
         rels = sorted(change)
-        self.sh(f"mkdir -p {s} && rm -rf {s}/new {s}/prev {s}/confirmed {s}/rolledback && mkdir -p {s}/new {s}/prev")
+        keep = []
         for rel in rels:
-            self.upload(f"{self.state}/new/{rel}", change[rel])
             src, prev = shlex.quote(self.dev(rel)), shlex.quote(f"{self.state}/prev/{rel}")
-            _, rc = self.sh(f"mkdir -p $(dirname {prev}) && if [ -e {src} ]; then cp -p {src} {prev}; "
-                            f"else touch {prev}.absent; fi")
-            if rc:
-                raise RuntimeError(f"cannot keep the previous {rel} on the device")
+            keep.append(f"mkdir -p $(dirname {prev}) && if [ -e {src} ]; then cp -p {src} {prev}; "
+                        f"else touch {prev}.absent; fi")
+        _, rc = self.sh(f"mkdir -p {s} && rm -rf {s}/new {s}/prev {s}/confirmed {s}/rolledback && "
+                        f"mkdir -p {s}/new {s}/prev && " + " && ".join(keep))
+        if rc:
+            raise RuntimeError("cannot keep the previous files on the device")
         apply_sh, back_sh = self._scripts(rels)
-        self.upload(f"{self.state}/apply.sh", apply_sh)
-        self.upload(f"{self.state}/rollback.sh", back_sh)
         watchdog = (f"#!/bin/sh\necho $$ > {s}/watchdog.pid\nsleep {int(timer)}\n"
                     f"[ -e {s}/confirmed ] || sh {s}/rollback.sh > {s}/rollback.log 2>&1\n")
-        self.upload(f"{self.state}/watchdog.sh", watchdog)
+        self.upload_many({**{f"{self.state}/new/{rel}": change[rel] for rel in rels},
+                          f"{self.state}/apply.sh": apply_sh, f"{self.state}/rollback.sh": back_sh,
+                          f"{self.state}/watchdog.sh": watchdog})
         _, rc = self.sh(f"setsid -f sh {s}/watchdog.sh > /dev/null 2>&1 < /dev/null; "
                         f"for i in 1 2 3 4 5 6 7 8 9 10; do [ -s {s}/watchdog.pid ] && break; sleep 0.1; done; "
                         f"[ -s {s}/watchdog.pid ]")
@@ -129,16 +154,15 @@ class LinuxDriver(Driver):
             raise Rejected(m.group(1).split(":")[0] if m else "apply.sh", m.group(1) if m else out)
         return out
 
-    def _disarm(self) -> str:
+    def _disarm(self, cleanup: bool = False) -> str:
         s = shlex.quote(self.state)
+        extra = f"; rm -rf {s}/prev {s}/new" if cleanup else ""
         out, _ = self.sh(f"touch {s}/confirmed; [ -s {s}/watchdog.pid ] && kill -TERM -- -$(cat {s}/watchdog.pid) "
-                         f"2>/dev/null; rm -f {s}/watchdog.pid; true")
+                         f"2>/dev/null; rm -f {s}/watchdog.pid{extra}; true")
         return out
 
     def confirm(self) -> str:
-        out = self._disarm()
-        s = shlex.quote(self.state)
-        return out + self.sh(f"rm -rf {s}/prev {s}/new")[0]
+        return self._disarm(cleanup=True)
 
     def abort(self, previous: Any) -> str:
         out = self._disarm()
@@ -190,5 +214,5 @@ class LinuxDriver(Driver):
         return {p for p, v in peers.items() if v.get("state") == "Established"}
 
     def ping(self, address: str) -> bool:
-        _, rc = self.sh(f"ping -c 3 -i 0.2 -W 1 {shlex.quote(address)} > /dev/null 2>&1")
+        _, rc = self.sh(f"ping -c 2 -i 0.2 -W 1 {shlex.quote(address)} > /dev/null 2>&1")
         return rc == 0
