@@ -9,6 +9,7 @@ a template change shows up as a reviewed `git diff` of these files. Run after an
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,17 +55,8 @@ def render_goldens() -> dict[Path, str]:
     return out
 
 
-def main() -> int:
-    from countynet.errors import TopologyError
-
-    try:
-        goldens = render_goldens()
-    except TopologyError as exc:
-        print(exc.render(), file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+def write_all(goldens: dict[Path, str], stale: list[Path], label: str) -> int:
+    """Write changed golden files, delete stale ones, say what changed; return how many changed."""
     changed = 0
     for path, text in sorted(goldens.items()):
         old = path.read_text(encoding="utf-8") if path.exists() else None
@@ -73,11 +65,34 @@ def main() -> int:
             path.write_text(text, encoding="utf-8")
             changed += 1
             print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
-    print(f"{changed} golden file(s) changed of {len(goldens)}; review them with `git diff tests/golden`")
+    for path in stale:
+        path.unlink()
+        changed += 1
+        print(f"removed {path.relative_to(ROOT)} (no longer rendered)")
+    print(f"{changed} {label} golden file(s) changed of {len(goldens)}; review them with `git diff tests/golden`")
+    return changed
+
+
+def run(render: Callable[[], dict[Path, str]], stale: Callable[[dict[Path, str]], list[Path]], label: str) -> int:
+    from countynet.errors import TopologyError
+
+    try:
+        goldens = render()
+    except TopologyError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    write_all(goldens, stale(goldens), label)
+    return 0
+
+
+def main() -> int:
     # Cisco IOS-XE and Linux goldens (one directory per host, several files) have their own module
     from tests.update_golden_cisco_linux import main as update_cisco_linux
 
-    return update_cisco_linux()
+    return run(render_goldens, lambda _g: [], "Huawei/H3C") or update_cisco_linux()
 
 
 if __name__ == "__main__":

@@ -65,30 +65,9 @@ def stale_files(goldens: dict[Path, str]) -> list[Path]:
 
 
 def main() -> int:
-    from countynet.errors import TopologyError
+    from tests.update_golden import run
 
-    try:
-        goldens = render_goldens()
-    except TopologyError as exc:
-        print(exc.render(), file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
-    changed = 0
-    for path, text in sorted(goldens.items()):
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        if old != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            changed += 1
-            print(f"{'updated' if old is not None else 'created'} {path.relative_to(ROOT)}")
-    for path in stale_files(goldens):
-        path.unlink()
-        changed += 1
-        print(f"removed {path.relative_to(ROOT)} (no longer rendered)")
-    print(f"{changed} Cisco/Linux golden file(s) changed of {len(goldens)}; review them with `git diff tests/golden`")
-    return 0
+    return run(render_goldens, stale_files, "Cisco/Linux")
 
 
 if __name__ == "__main__":
