@@ -70,6 +70,8 @@ def run(name: str, scope: str | None, lab_dir: Path, probes: bool) -> dict[str, 
         results, secs = probe.timed(probe.run_probes, lab_dir, flows)
         res["probe_flows"] = len(results)
         res["probe_s"] = secs
+        res["probe_verdicts"] = {v: sum(1 for r in results if r.verdict == v)
+                                 for v in ("ok", "MISMATCH", "skipped", "error")}
     t1 = time.monotonic()
     api.down(lab_dir)
     res["down_s"] = round(time.monotonic() - t1, 1)

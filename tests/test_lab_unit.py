@@ -1,4 +1,4 @@
-"""Lab planning without root: linuxify, scope, wiring plan, config adjustments, state file, fallback matrix."""
+"""Lab planning without root: linuxify, scope, wiring plan, config adjustments, state file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from countynet.lab import configs, plan, scope
 from countynet.lab.linuxify import L2_KINDS, linuxify_full
-from countynet.lab.matrix import allowed, policy_flows
 from countynet.lab.state import LabState, ProcRec, alive, proc_start
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,24 +147,6 @@ def test_state_file_roundtrip(tmp_path):
     assert alive(again.procs[0])
     assert not alive(ProcRec(again.procs[0].pid, "cn-a", "x", "1"))  # recycled pid: other start time
     assert proc_start(os.getpid())
-
-
-def test_fallback_matrix_follows_policy(bundled):
-    pol = bundled.topology.policy
-    from countynet.policy.compile import active_rules
-
-    rules = active_rules(pol)
-    assert allowed(pol, rules, "village-lan", "servers", "yx-oa-1", "tcp", 443) == "lans-to-business-systems"
-    assert allowed(pol, rules, "village-lan", "servers", "yx-db-1", "tcp", 5432) is None
-    assert allowed(pol, rules, "internet", "dmz", "yx-portal-1", "tcp", 80) == "internet-to-published"
-    p = plan.build(bundled.intents, scope.select(bundled.intents, SMALL), kernel_esp=False)
-    inv = {"probes": [vars(x) for x in p.probes],
-           "devices": {h: {"frr": bool(d.intent.routing.ospf or d.intent.routing.bgp)} for h, d in p.devices.items()}}
-    flows = policy_flows(pol, bundled.intents, inv)
-    assert any(f.expected == "allow" and f.src_zone == "village-lan" and f.dst_device == "yx-oa-1" for f in flows)
-    assert any(f.expected == "deny" and f.dst_device == "yx-db-1" for f in flows)
-    internet = [f for f in flows if f.src_zone == "internet" and f.expected == "allow"]
-    assert all(f.dst_address.startswith("203.0.113.") for f in internet)  # published via static NAT
 
 
 def test_cli_without_root_exits_2(tmp_path):

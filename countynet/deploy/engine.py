@@ -237,29 +237,36 @@ def wait_restored(ctx: Context, t: Target, before: Any, paths: list[str]) -> tup
 
 
 def post_checks(ctx: Context, drv: Driver, t: Target, d: DeviceIntent | None) -> dict[str, bool]:
+    """Intent-derived checks; the fresh management session is opened in parallel with the others."""
     checks: dict[str, bool] = {}
-    try:
-        fresh = _open(ctx, t)
-        checks["management"] = fresh.alive()
-        fresh.close()
-    except DeployError:
-        checks["management"] = False
-    if d is None:
-        return checks
-    want_ospf = int(t.data["expect_ospf"]) if t.data.get("expect_ospf") is not None else expected_ospf(d)
-    want_bgp = {n.address for n in d.routing.bgp.neighbors} if d.routing.bgp else set()
-    uplink = t.data.get("uplink_target") or uplink_target(d, ctx.intents)
-    for attempt in range(ctx.check_retries):
-        if want_ospf:
-            checks["ospf"] = drv.ospf_full() >= want_ospf
-        if want_bgp:
-            checks["bgp"] = want_bgp <= drv.bgp_established()
-        if uplink:
-            checks["uplink"] = drv.ping(str(uplink))
-        if all(checks.values()) or attempt == ctx.check_retries - 1:
-            break
-        time.sleep(ctx.check_interval)
-    return checks
+    mgmt: dict[str, bool] = {}
+
+    def management() -> None:
+        try:
+            fresh = _open(ctx, t)
+            mgmt["ok"] = fresh.alive()
+            fresh.close()
+        except DeployError:
+            mgmt["ok"] = False
+
+    th = threading.Thread(target=management, daemon=True)
+    th.start()
+    if d is not None:
+        want_ospf = int(t.data["expect_ospf"]) if t.data.get("expect_ospf") is not None else expected_ospf(d)
+        want_bgp = {n.address for n in d.routing.bgp.neighbors} if d.routing.bgp else set()
+        uplink = t.data.get("uplink_target") or uplink_target(d, ctx.intents)
+        for attempt in range(ctx.check_retries):
+            if want_ospf:
+                checks["ospf"] = drv.ospf_full() >= want_ospf
+            if want_bgp:
+                checks["bgp"] = want_bgp <= drv.bgp_established()
+            if uplink:
+                checks["uplink"] = drv.ping(str(uplink))
+            if all(checks.values()) or attempt == ctx.check_retries - 1:
+                break
+            time.sleep(ctx.check_interval)
+    th.join(t.conn_timeout * 3 + 5)
+    return {"management": mgmt.get("ok", False), **checks}
 
 
 def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backup: bool = False,

@@ -77,10 +77,11 @@ def status(lab_dir: Path = LabDirOpt) -> None:
     if st is None:
         console.print(f"no lab in {lab_dir}")
         return
-    live = sum(1 for p in st.procs if alive(p))
+    daemons = [p for p in st.procs if p.what != "frr:launcher"]
+    live = sum(1 for p in daemons if alive(p))
     console.print(f"lab {st.lab_dir}: status {st.status}, scope {st.scope}")
     console.print(f"  namespaces {len(st.namespaces)}, host links {len(st.host_links)}, "
-                  f"processes {live}/{len(st.procs)} alive")
+                  f"processes {live}/{len(daemons)} alive")
     inv_path = lab_dir.resolve() / "lab.json"
     if st.status == "up" and inv_path.exists():
         inv = json.loads(inv_path.read_text())

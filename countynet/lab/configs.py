@@ -1,8 +1,8 @@
 """Linux rendering of a lab device, and the lab-only adjustments applied on top of it.
 
-`render_linux` renders every file of the linux capability entry with countynet's own templates; a file
-whose template is missing comes from `stopgap` (and is reported). `lab_frr` applies the lab's fast OSPF
-timers (hello 1 / dead 4, SPF and LSA throttling) to the rendered frr.conf: lab only, never the intent.
+`render_linux` renders every file of the linux capability entry with countynet's own templates.
+`lab_frr` applies the lab's fast OSPF timers (hello 1 / dead 4, SPF and LSA throttling) to the rendered
+frr.conf: lab only, never the intent.
 `resolve_secrets` swaps `${secret:name}` placeholders for lab-generated values (kept in the lab dir).
 """
 
@@ -13,30 +13,20 @@ import re
 import secrets as pysecrets
 from pathlib import Path
 
-import jinja2
-
 from countynet.intent import DeviceIntent
-from countynet.lab.stopgap import STOPGAP
 from countynet.render import SECRET_PATTERN, capabilities, environment
 
 
-def render_linux(d: DeviceIntent) -> tuple[dict[str, str], list[str]]:
-    """Files of the linux rendering, and the names of those produced by the stop-gap generator."""
+def render_linux(d: DeviceIntent) -> dict[str, str]:
+    """Files of the linux rendering (the same templates `countynet build` uses)."""
     env = environment()
     spec = capabilities()["linux"]
     out: dict[str, str] = {}
-    gap: list[str] = []
     for fname, parts in spec.files.items():
-        try:
-            text = "".join(env.get_template(p if "/" in p else f"{p}/linux.j2").render(d=d) for p in parts)
-        except jinja2.TemplateNotFound:
-            if fname not in STOPGAP:
-                continue
-            text = STOPGAP[fname](d)
-            gap.append(fname)
+        text = "".join(env.get_template(p if "/" in p else f"{p}/linux.j2").render(d=d) for p in parts)
         if text.strip():
             out[fname] = text
-    return out, gap
+    return out
 
 
 _OSPF_IF = re.compile(r"^\s*ip ospf (hello-interval|dead-interval)\b.*$")

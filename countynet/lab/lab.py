@@ -65,7 +65,7 @@ def up(topology: Path, scope: str | None, lab_dir: Path,
     log(f"scope: {len(plan.devices)} devices, {len(plan.namespaces)} namespaces, {len(plan.veths)} veth pairs, "
         f"{len(plan.bridges)} bridges, {len(plan.probes)} probe hosts")
     try:
-        b = build_lab(plan, lab_dir, state, log)
+        b = build_lab(plan, lab_dir, state, log, {h: d.role for h, d in intents.items()})
     except BaseException:
         state.status = "failed"
         state.save()

@@ -71,17 +71,11 @@ class Result:
 
 
 def load_flows(topology: Path, inv: dict[str, Any]) -> tuple[list[Any], str]:
-    """The policy's probe matrix when the policy compiler provides one, else the connectivity fallback."""
+    """The policy's probe matrix (the same flows verify --offline and Batfish check)."""
     from countynet.pipeline import compile_topology
+    from countynet.policy.matrix import probe_matrix
 
     result = compile_topology(topology)
-    try:
-        from countynet.policy.matrix import probe_matrix
-    except ImportError:
-        from countynet.lab.matrix import policy_flows
-
-        return (policy_flows(result.topology.policy, result.intents, inv),
-                "policy.yaml via the lab's fallback matrix (countynet.policy.matrix not available)")
     return list(probe_matrix(result)), "countynet.policy.matrix"
 
 
@@ -197,8 +191,13 @@ SERVER_ZONES = ("dmz", "servers", "management")
 
 
 def _router(inv: dict[str, Any], prefer: str | None) -> str | None:
+    """An in-scope router: `prefer` itself, else one of the same role, else the first."""
     routers = [h for h, d in sorted(inv["devices"].items()) if d["frr"] and d.get("loopback")]
-    return prefer if prefer in routers else (routers[0] if routers else None)
+    if prefer in routers:
+        return prefer
+    role = inv.get("roles", {}).get(prefer or "")
+    same = [h for h in routers if inv["devices"][h]["role"] == role]
+    return (same or routers or [None])[0]
 
 
 def _src(f: FlowLike, inv: dict[str, Any]) -> tuple[str | None, str | None, str]:

@@ -41,7 +41,6 @@ class Dev:
     ns: str
     dir: Path
     files: dict[str, str]
-    stopgap: list[str]
     daemons: list[str] = field(default_factory=list)
     vpn: bool = False
 
@@ -105,6 +104,7 @@ class Builder:
         self.devs: dict[str, Dev] = {}
         self.timings: dict[str, float] = {}
         self.warnings: list[str] = []
+        self.roles: dict[str, str] = {}  # every device of the topology -> role (to substitute out-of-scope ones)
 
     def step(self, name: str, fn: Callable[[], None]) -> None:
         t = time.monotonic()
@@ -118,8 +118,8 @@ class Builder:
 
         frr_pw = pwd.getpwnam("frr")
         for host, lx in self.plan.devices.items():
-            files, gap = configs.render_linux(lx.intent)
-            d = Dev(host, ns_of(host), self.lab / "dev" / host, files, gap)
+            files = configs.render_linux(lx.intent)
+            d = Dev(host, ns_of(host), self.lab / "dev" / host, files)
             for sub in ("etc", "run", "frr", "log", "ssh"):
                 (d.dir / sub).mkdir(parents=True, exist_ok=True)
             for name, text in files.items():  # the rendering as is (placeholders, no secret values)
@@ -145,8 +145,6 @@ class Builder:
                     text = configs.libipsec_swanctl(text)
                 (d.ipsec / "swanctl.conf").write_text(text)
                 (d.ipsec / "strongswan.conf").write_text(self._strongswan_conf(d))
-            if gap:
-                self.warnings.append(f"{host}: stop-gap config for {', '.join(gap)} (linux template missing)")
             self.devs[host] = d
         self.secrets.save()
 
@@ -292,7 +290,7 @@ class Builder:
             return None
         import pwd
 
-        d = Dev("city", planmod.CITY_NS, self.lab / "dev" / "_city", {}, [], ["zebra", "staticd", "bgpd"])
+        d = Dev("city", planmod.CITY_NS, self.lab / "dev" / "_city", {}, ["zebra", "staticd", "bgpd"])
         for sub in ("run/frr", "frr", "log"):
             (d.dir / sub).mkdir(parents=True, exist_ok=True)
         conf = [f"hostname city-as{c.asn}", "!", f"router bgp {c.asn}", f" bgp router-id {c.router_id}",
@@ -390,13 +388,14 @@ class Builder:
                              "role": lx.intent.role, "frr": bool(d.daemons), "vpn": d.vpn,
                              "loopback": (lx.intent.loopback or "").split("/")[0],
                              "zone": lx.intent.server.zone if lx.intent.server else None,
-                             "interfaces": lx.names, "stopgap": d.stopgap}
+                             "interfaces": lx.names}
         nat: dict[str, str] = {}  # inside:proto:port -> outside, first firewall (by name) wins: the primary
         for _, lx in sorted(self.plan.devices.items()):
             for st in lx.intent.nat.static if lx.intent.nat else []:
                 nat.setdefault(f"{st.inside}:{st.protocol}:{st.port}", st.outside)
-        info = {"devices": devices, "ssh": {"username": LAB_USER, "key": str(self.lab / "ssh" / "id_ed25519"),
-                                            "known_hosts": str(self.lab / "ssh" / "known_hosts")},
+        ssh = {"username": LAB_USER, "key": str(self.lab / "ssh" / "id_ed25519"),
+               "known_hosts": str(self.lab / "ssh" / "known_hosts")}
+        info = {"devices": devices, "roles": self.roles, "ssh": ssh,
                 "kernel_esp": self.plan.kernel_esp,
                 "nat": nat,
                 "probes": [vars(p) for p in self.plan.probes],
@@ -423,8 +422,10 @@ def host_key(path: Path, comment: str) -> None:
     path.with_suffix(".pub").write_text(pub.decode() + f" {comment}\n")
 
 
-def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None]) -> Builder:
+def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None],
+              roles: dict[str, str] | None = None) -> Builder:
     b = Builder(plan, lab_dir, state, log)
+    b.roles = roles or {}
     b.step("render", b.render)
     b.step("namespaces", b.namespaces)
     b.step("links", b.links)
