@@ -1,7 +1,8 @@
 """The probe matrix: concrete flows that the policy allows or denies, with real addresses.
 
 One flow per (rule, source zone, destination zone) for what a rule allows, plus its denied twins: the
-same pair on a port no rule opens, and every zone pair no rule connects at all. `verify --offline`,
+same pair on a port no rule opens, the same zone outside a rule's scope, and every zone pair no rule
+connects at all (except from `device-mgmt`: routers' own traffic is set by their configuration, not filtered). `verify --offline`,
 Batfish and the lab all test these same flows, so their verdicts can be compared line by line.
 """
 
@@ -77,8 +78,8 @@ class Matrix:
             picks.append(vpn)
         return [(m.device, _probe_in(m)) for m in picks]
 
-    def destinations(self, zone: str, hosts: list[str], township: str | None = None, unit: str | None = None
-                     ) -> list[tuple[str, str]]:
+    def destinations(self, zone: str, hosts: list[str], township: str | None = None, unit: str | None = None,
+                     service: tuple[str, int] | None = None) -> list[tuple[str, str]]:
         if hosts:
             out = []
             for h in hosts:
@@ -91,9 +92,13 @@ class Matrix:
         kind = self.zm.kinds[zone]
         if kind in ("internet", "city"):
             return self.sources(zone)
-        servers = [(h, d) for h, d in self.intents.items() if d.server and d.server.zone == zone]
+        servers = sorted((h, d) for h, d in self.intents.items() if d.server and d.server.zone == zone)
+        if service:  # prefer a server that really offers the service: its own host firewall opens only those
+            offering = [(h, d) for h, d in servers if d.server and any(
+                s.protocol == service[0] and s.port_min <= service[1] <= s.port_max for s in d.server.services)]
+            servers = offering or servers
         if servers:
-            h, d = sorted(servers)[0]
+            h, d = servers[0]
             addr = next(i.address for i in d.interfaces if i.address)
             return [(h, addr.split("/")[0])]
         return self.sources(zone, township, unit)[:1]
@@ -108,7 +113,8 @@ class Matrix:
                 for dz in r.destination:
                     connected.add((sz, dz))
                     for sdev, saddr in self.sources(sz, *self.comp.scope_for(r, sz)):
-                        for ddev, daddr in self.destinations(dz, r.destination_hosts, *self.comp.scope_for(r, dz)):
+                        for ddev, daddr in self.destinations(dz, r.destination_hosts, *self.comp.scope_for(r, dz),
+                                                             service=(proto, lo or 0)):
                             if saddr == daddr or self._same_segment(saddr, daddr):
                                 continue  # one LAN segment: no router, so no network policy applies
                             port = lo or 0
@@ -125,6 +131,10 @@ class Matrix:
                                     break
         zones = list(self.zm.kinds)
         for sz in zones:
+            if self.zm.kinds[sz] == "device-mgmt":
+                # What a router sends from its own loopback is decided by its configuration (it runs no
+                # users); the network filters what enters from LANs and the outside, so no probe here.
+                continue
             for dz in zones:
                 if sz == dz or (sz, dz) in connected:
                     continue
