@@ -80,6 +80,7 @@ class Ospf(M):
     hello: int = 10
     dead: int = 40
     default_originate: bool = False
+    default_metric: int | None = Field(None, description="metric of the originated default (lowest wins)")
     redistribute: list[Literal["static", "connected", "bgp"]] = Field(default_factory=list)
     redistribute_prefixes: list[str] = Field(default_factory=list, description="only these are redistributed")
 

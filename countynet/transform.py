@@ -633,7 +633,11 @@ class Builder:
                       hello=r.ospf_hello, dead=r.ospf_dead)
         bgp = None
         if d.role == "firewall":
+            # the first firewall is the primary exit: NAT sessions and published services stay symmetric;
+            # the second one takes over only when the first stops advertising its default
+            firewalls = sorted(x.name for x in t.centre.devices if x.role == "firewall")
             ospf.default_originate = True
+            ospf.default_metric = 1 if firewalls.index(d.name) == 0 else 100
         if d.role == "vpn_hub":
             ospf.redistribute = ["static"]
             ospf.redistribute_prefixes = [s.prefix for s in d.statics if s.prefix != "0.0.0.0/0"]

@@ -64,7 +64,7 @@ ALLOWED = [
     rf"  source-ip-subnet {IP} {IP}", rf"  destination-ip-host {IP}",
     r"  service-port (?:tcp|udp) destination eq \d+",
     rf" ip route-static {IP} \d+ (?:{IP}|{IFNAME})(?: preference \d+)?(?: description \S.{{0,59}})?",
-    rf"ospf \d+ router-id {IP}", r" default-route-advertise", rf" silent-interface {IFNAME}",
+    rf"ospf \d+ router-id {IP}", r" default-route-advertise( cost \d+)?", rf" silent-interface {IFNAME}",
     rf" import-route (?:static|direct|bgp) route-policy {NAME}", rf" area {IP}", r"  stub(?: no-summary)?",
     r"  nssa", rf"  abr-summary {IP} {IP}", rf"  network {IP} {IP}",
     r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",

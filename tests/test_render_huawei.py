@@ -53,7 +53,7 @@ COMMON = [
     r" dhcp select (?:global|relay)", rf" dhcp relay server-ip {IP}", r" nat outbound \d+",
     rf" nat server protocol (?:tcp|udp) global {IP} \d+ inside {IP} \d+", r" undo shutdown",
     rf"ip route-static {IP} {IP} (?:{IP}|{IFNAME})(?: preference \d+)?(?: description \S.{{0,34}})?",
-    rf"ospf \d+ router-id {IP}", r" default-route-advertise", rf" silent-interface {IFNAME}",
+    rf"ospf \d+ router-id {IP}", r" default-route-advertise( cost \d+)?", rf" silent-interface {IFNAME}",
     rf" import-route (?:static|direct|bgp) route-policy {NAME}", rf" area {IP}", r"  stub(?: no-summary)?",
     r"  nssa", rf"  abr-summary {IP} {IP}", rf"  network {IP} {IP}",
     r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",
