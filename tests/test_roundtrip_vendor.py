@@ -73,7 +73,7 @@ def test_filters_round_trip(devices, host: str) -> None:
 # (host, text in the rendered config, replacement, expected start of a reported difference)
 EDITS = [
     ("yx-aonan-sw1", " port default vlan 20\n", " port default vlan 21\n", "interface GigabitEthernet0/0/"),
-    ("yx-core-1", " port trunk allow-pass vlan 100 to 101\n", " port trunk allow-pass vlan 100\n",
+    ("yx-core-1", " port trunk allow-pass vlan 99 to 101\n", " port trunk allow-pass vlan 99 100\n",
      "interface 10GE1/0/1: trunk VLANs"),
     ("yx-core-1", " eth-trunk 1\n", " eth-trunk 2\n", "interface 100GE1/0/1: aggregate"),
     ("yx-core-1", "vlan batch 10 20 99 to 101 3001 to 3005\n#\nvlan 10\n name dmz\n",
