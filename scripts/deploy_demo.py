@@ -24,7 +24,7 @@ from tests.test_deploy_linux import NFT, OLD, new_files  # noqa: E402
 def cli(ws: Workspace, *args: str) -> None:
     common = ["--build-dir", "build", "--inventory", "inventory", "--backup-dir", "backups",
               "--audit-log", "audit/deploy.jsonl", "--known-hosts", "known_hosts"]
-    extra = ["--state-file", "state.json", "--rollback-timer", "20"] if args[0] == "deploy" else ["--rollback-timer", "20"]
+    extra = ["--rollback-timer", "20"] + (["--state-file", "state.json"] if args[0] == "deploy" else [])
     shown = " ".join(("countynet", *args))
     print(f"$ {shown}")
     res = subprocess.run([sys.executable, "-m", "countynet.cli", *args, *common, *extra], cwd=ws.root,

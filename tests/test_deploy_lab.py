@@ -6,6 +6,7 @@ yx-core-1 (reloaded with frr-reload.py) and checks OSPF neighbours with vtysh as
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from countynet.deploy.engine import deploy
 from countynet.deploy.model import Outcome
+from countynet.intent import DeviceIntent
 from countynet.pipeline import compile_topology
 from tests.deploy_helpers import Workspace
 
@@ -45,6 +47,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             api.down(d)
 
 
+@functools.cache
+def _core_intent() -> DeviceIntent:
+    return compile_topology(Path(__file__).resolve().parent.parent / "topology").intents["yx-core-1"]
+
+
 def _session(lab: object, host: str) -> object:
     from netmiko import ConnectHandler
     dev = lab.devices[host]  # type: ignore[attr-defined]
@@ -70,7 +77,7 @@ def ws(lab: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     conf, full = _state(lab)
     assert full, "lab not converged: yx-core-1 has no Full OSPF neighbour"
     ws = Workspace(tmp_path)
-    intent = compile_topology(Path(__file__).resolve().parent.parent / "topology").intents["yx-core-1"]
+    intent = _core_intent()
     mgmt = lab.devices["yx-core-1"].mgmt  # type: ignore[attr-defined]
     ws.add(intent, "linux", mgmt, 22, {FRR: conf},
            data={"state_dir": "/run/countynet-deploy", "expect_ospf": len(full), "uplink_target": full[0]})
