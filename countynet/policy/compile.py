@@ -19,6 +19,7 @@ import datetime as dt
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from countynet.errors import Diagnostic
 from countynet.intent import AclRule, DeviceIntent, Filter
@@ -26,6 +27,7 @@ from countynet.policy.zones import ANY, Net, ZoneMap, collapse, zone_map
 from countynet.policy_schema import PolicyFile, Rule, parse_port
 
 MULTICAST = ipaddress.IPv4Network("224.0.0.0/4")
+_OWN = ipaddress.IPv4Network("255.255.255.255/32")  # placeholder for a LAN's own subnet in cached lines
 ACL_BASE = 3000
 
 
@@ -49,9 +51,13 @@ class Term:
                 ports = {"source_port_min": self.lo, "source_port_max": self.hi}
             else:
                 ports = {"port_min": self.lo, "port_max": self.hi}
-        return AclRule(seq=seq, action=self.action, protocol=self.protocol,
-                       source=str(self.source), destination=str(self.destination),
-                       established=self.reply and self.protocol == "tcp", remark=self.remark, **ports)
+        fields: dict[str, Any] = {"port_min": None, "port_max": None, "source_port_min": None,
+                                  "source_port_max": None, **ports}
+        # model_construct: every value comes from validated input; validating 14,000 lines again is slow
+        return AclRule.model_construct(seq=seq, action=self.action, protocol=self.protocol,  # type: ignore[arg-type]
+                                       source=str(self.source), destination=str(self.destination),
+                                       established=self.reply and self.protocol == "tcp", remark=self.remark,
+                                       **fields)
 
 
 def active_rules(policy: PolicyFile, today: dt.date | None = None) -> list[Rule]:
@@ -98,6 +104,7 @@ class Compiler:
         self.rules = active_rules(policy, today)
         self.internal = internal
         self._dest_cache: dict[tuple[str, str], list[Net]] = {}
+        self._lan_cache: dict[tuple[object, ...], list[dict[str, Any]]] = {}
 
     def _dest(self, r: Rule, zone: str) -> list[Net]:
         """Destination prefixes of rule `r` inside `zone` (its hosts when it names some)."""
@@ -128,12 +135,29 @@ class Compiler:
         want_tw, want_unit = self.scope_for(r, zone)
         return (want_tw is None or want_tw == township) and (want_unit is None or want_unit == unit)
 
-    def ingress_terms(self, zone: str, own: Net, township: str | None, unit: str | None,
-                      dhcp: bool, gateways: list[Net] | None = None) -> list[Term]:
-        """Lines for the filter on a gateway interface of `zone` whose subnet is `own`."""
+    def ingress_rules(self, zone: str, own: Net, township: str | None, unit: str | None,
+                      dhcp: bool, gateways: list[Net]) -> list[AclRule]:
+        """Numbered lines for the filter on a gateway interface of `zone` whose subnet is `own`.
+
+        The hundreds of unit, township and village LANs differ only in their own subnet and gateway, so
+        their lines are computed once per (zone, township, unit, dhcp, gateways) with placeholders and then
+        filled in; centre zones (a handful) are computed directly."""
+        if self.zm.kinds[zone] == "centre":
+            return _numbered(self._ingress_terms(zone, own, township, unit, dhcp, gateways, member=False))
+        key = (zone, township, unit, dhcp, len(gateways))
+        if key not in self._lan_cache:
+            gws = [ipaddress.IPv4Network(f"255.255.255.{250 - n}/32") for n in range(len(gateways))]
+            terms = self._ingress_terms(zone, _OWN, township, unit, dhcp, gws, member=True)
+            self._lan_cache[key] = [r.model_dump() for r in _numbered(terms)]
+        fill = {str(_OWN): str(own), **{f"255.255.255.{250 - n}/32": str(g) for n, g in enumerate(gateways)}}
+        return [AclRule.model_construct(**{**r, "source": fill.get(r["source"], r["source"]),
+                                           "destination": fill.get(r["destination"], r["destination"])})
+                for r in self._lan_cache[key]]
+
+    def _ingress_terms(self, zone: str, own: Net, township: str | None, unit: str | None, dhcp: bool,
+                       gateways: list[Net], member: bool) -> list[Term]:
         inner: list[Term] = []
         outer: list[Term] = []
-        gateways = gateways or []
         if dhcp:
             inner.append(Term("udp", ANY, ANY, 67, 68, remark="dhcp"))
         inner.append(Term("ip", own, MULTICAST, remark="link-local multicast (VRRP, OSPF)"))
@@ -147,8 +171,9 @@ class Compiler:
                         for proto, lo, hi in _ports(self.policy, r.services):
                             t = Term(proto, own, dst, lo, hi, remark=r.name)
                             (outer if kind == "internet" else inner).append(t)
-            if zone in r.destination and self._dest(r, zone) and any(
-                    m.subnet_of(own) or own.subnet_of(m) for m in self._dest(r, zone)):
+            mine = self._dest(r, zone) if zone in r.destination else []
+            if mine and (self._in_scope(r, zone, township, unit) if member else any(
+                    m.subnet_of(own) or own.subnet_of(m) for m in mine)):
                 for sz in r.source:
                     internet = self.zm.kinds[sz] == "internet"
                     for src in self._src(r, sz):
@@ -220,11 +245,16 @@ def _dedupe(terms: list[Term]) -> list[Term]:
     return out
 
 
-def _filter(name: str, number: int, terms: list[Term]) -> Filter:
+def _numbered(terms: list[Term]) -> list[AclRule]:
+    """Lines numbered 5, 10, ... with the explicit final deny."""
     rules = [t.to_rule(5 * (n + 1)) for n, t in enumerate(terms)]
     rules.append(AclRule(seq=5 * (len(rules) + 1), action="deny", protocol="ip", source="0.0.0.0/0",
                          destination="0.0.0.0/0", remark="default deny (policy)"))
-    return Filter(name=name, number=number, rules=rules)
+    return rules
+
+
+def _filter(name: str, number: int, rules: list[AclRule]) -> Filter:
+    return Filter.model_construct(name=name, number=number, rules=rules)
 
 
 LAN_ROLES = {"core", "township_switch", "village_cpe", "unit_router"}
@@ -247,20 +277,20 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
                 own = ipaddress.IPv4Interface(i.address).network
                 gws = [ipaddress.IPv4Network(f"{a}/32") for a in
                        [i.address.split("/")[0], *([i.vrrp.vip] if i.vrrp else [])]]
-                terms = comp.ingress_terms(i.zone or "", own, d.township, d.unit, i.name in dhcp_ifs, gws)
+                rules = comp.ingress_rules(i.zone or "", own, d.township, d.unit, i.name in dhcp_ifs, gws)
                 name = f"CN-FROM-{(i.zone or '').upper()}-{len(filters) + 1}"
-                filters.append(_filter(name, ACL_BASE + len(filters), terms))
+                filters.append(_filter(name, ACL_BASE + len(filters), rules))
                 upd["acl_in"] = name
             elif d.role == "firewall" and i.peer and i.kind == "routed" and not i.nat_outside:
                 name = "CN-FROM-INTERNET"
                 if not any(f.name == name for f in filters):
-                    filters.append(_filter(name, ACL_BASE + len(filters), comp.internet_terms()))
+                    filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.internet_terms())))
                 upd["acl_out"] = name
             elif d.role == "city_edge" and kind == "city" and i.address and d.routing.bgp:
                 peer = ipaddress.IPv4Network(f"{d.routing.bgp.neighbors[0].address}/32")
                 local = ipaddress.IPv4Network(f"{i.address.split('/')[0]}/32")
                 name = "CN-FROM-CITY"
-                filters.append(_filter(name, ACL_BASE + len(filters), comp.city_terms(peer, local)))
+                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.city_terms(peer, local))))
                 upd["acl_in"] = name
             ifaces.append(i.model_copy(update=upd) if upd else i)
         out[host] = d.model_copy(update={"filters": filters, "interfaces": ifaces}) if filters else d

@@ -2,8 +2,9 @@
 
 One flow per (rule, source zone, destination zone) for what a rule allows, plus its denied twins: the
 same pair on a port no rule opens, the same zone outside a rule's scope, and every zone pair no rule
-connects at all (except from `device-mgmt`: routers' own traffic is set by their configuration, not filtered). `verify --offline`,
-Batfish and the lab all test these same flows, so their verdicts can be compared line by line.
+connects at all (except from `device-mgmt`: routers' own traffic is set by their configuration, not
+filtered). `verify --offline`, Batfish and the lab all test these same flows, so their verdicts can be
+compared line by line.
 """
 
 from __future__ import annotations
