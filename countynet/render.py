@@ -69,6 +69,7 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates are loaded once per process; no stat() of every file per device
         autoescape=False,
     )
     env.filters.update(ip=_ip, prefixlen=_prefixlen, netmask=_netmask, wildcard=_wildcard, network=_network,
