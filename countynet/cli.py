@@ -185,32 +185,35 @@ def render_cmd(host: Annotated[str, typer.Argument(help="device host name")],
         sys.stdout.write(text)
 
 
-def _mount_optional() -> None:
-    """Sub-commands from the lab, deploy and verify packages, when present."""
-    try:
+LAB_COMMANDS = {"lab"}
+DEPLOY_COMMANDS = {"deploy", "rollback"}
+VERIFY_COMMANDS = {"verify"}
+
+
+def mount(argv: list[str] | None = None) -> None:
+    """Add the lab, deploy and verify sub-commands.
+
+    Only the one being run is imported (the deploy engine pulls in Netmiko and Nornir, the lab its
+    planner), so `countynet validate` starts fast; `--help` and unknown commands mount all of them."""
+    first = next((a for a in (argv or []) if not a.startswith("-")), None)
+    everything = first not in LAB_COMMANDS | DEPLOY_COMMANDS | VERIFY_COMMANDS | {
+        "validate", "build", "schema", "show", "render"}
+    if everything or first in LAB_COMMANDS:
         from countynet.lab.cli import app as lab_app
 
         app.add_typer(lab_app, name="lab", help="the emulated county network (network namespaces)")
-    except ImportError:
-        pass
-    try:
+    if everything or first in DEPLOY_COMMANDS:
         from countynet.deploy.cli import register
 
         register(app)
-    except ImportError:
-        pass
-    try:
+    if everything or first in VERIFY_COMMANDS:
         from countynet.verify.cli import register as register_verify
 
         register_verify(app)
-    except ImportError:
-        pass
-
-
-_mount_optional()
 
 
 def main() -> None:
+    mount(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:
