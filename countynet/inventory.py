@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from countynet.fastyaml import dump
-
 from countynet.intent import DeviceIntent
 
 NETMIKO_TYPE = {
