@@ -15,7 +15,7 @@ from countynet.intent import DeviceIntent
 # centre network + the servers the demo probes + two townships (yange: leased and VPN villages;
 # lianzhou: the same mix, other router kit) + one county unit. The internet/city edges come with the centre.
 DEFAULT_SCOPE = ("core,device:yx-docex-1,device:yx-oa-1,device:yx-portal-1,device:yx-mail-1,device:yx-dns-1,"
-                 "device:yx-db-1,township:yange,township:lianzhou,unit:finance")
+                 "device:yx-db-1,device:yx-syslog-1,township:yange,township:lianzhou,unit:finance")
 
 
 class ScopeError(ValueError):

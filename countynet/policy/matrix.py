@@ -120,6 +120,8 @@ class Matrix:
                                 continue  # one LAN segment: no router, so no network policy applies
                             port = lo or 0
                             out.append(Flow(r.name, sz, dz, sdev, saddr, ddev, daddr, proto, port, "allow"))
+                            if self.zm.kinds[sz] == "device-mgmt":
+                                continue  # a router's own traffic: set by its configuration, not filtered
                             if proto in ("tcp", "udp") and not self._opened(sz, dz, DENIED_PORT):
                                 out.append(Flow(f"{r.name}:other-port", sz, dz, sdev, saddr, ddev, daddr, "tcp",
                                                 DENIED_PORT, "deny"))
