@@ -4,6 +4,10 @@ Prints devices, wall seconds, ms per device and peak RSS. Targets (2-core machin
 intent < 0.5 s and full build < 1 s; province (100 counties) validate+IPAM+intent < 40 s, full build < 60 s,
 rendering alone ~1.5 ms per device, < 4 GB.
 Run: .venv/bin/python benchmarks/bench_build.py [--counties 100] [--skip-province]
+
+Where the time goes (cProfile, Yongxin): compiling the policy into ~14,000 ACL lines (pydantic object
+construction is ~20 us a line even with model_construct) and rendering them through the Huawei ACL-line
+macros; YAML parsing and IPAM are small. The garbage collector is paused during both phases.
 """
 
 from __future__ import annotations
