@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 
 from countynet.schema import Pool, Pools
 
-LockData = dict[str, dict[str, dict[str, str | int]]]
-
 
 def _net(prefix: str) -> tuple[int, int]:
     n = ipaddress.IPv4Network(prefix)

@@ -34,10 +34,6 @@ class BuildResult:
     internal: list[str] = field(default_factory=list)  # the county's own aggregates
     warnings: list[Diagnostic] = field(default_factory=list)
 
-    @property
-    def lock_changed(self) -> bool:
-        return lockfile.dump(self.lock) != lockfile.dump(self.old_lock)
-
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:

@@ -14,7 +14,6 @@ import functools
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import yaml
@@ -179,6 +178,3 @@ def render_all(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> dict
         raise TopologyError("render", errors)
     return out
 
-
-def as_context(d: DeviceIntent) -> dict[str, Any]:
-    return {"d": d}

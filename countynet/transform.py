@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from countynet import intent as I
-from countynet.errors import Collector, Diagnostic
+from countynet.errors import Collector
 from countynet.ipam import AddressPlan, SlotPlan, expand_ports, host, ip
 from countynet.loader import Topology
 from countynet.policy_schema import parse_port
@@ -663,6 +663,3 @@ def build_intent(topo: Topology, lock: dict[str, Any]
                 "lags": b.lags.result}
     return intents, new_lock, b.county_aggregates()
 
-
-def diag_list(col: Collector) -> list[Diagnostic]:
-    return col.items

@@ -72,12 +72,11 @@ def ciscoify(d: DeviceIntent) -> DeviceIntent:
     data["server"] = None
     out = DeviceIntent.model_validate(data)
     if out.vpn and out.vpn.role == "hub":
-        out = _route_based_hub(out, d)
+        out = _route_based_hub(out)
     return out
 
 
-def _route_based_hub(hub: DeviceIntent, original: DeviceIntent, intents: dict[str, DeviceIntent] | None = None
-                     ) -> DeviceIntent:
+def _route_based_hub(hub: DeviceIntent) -> DeviceIntent:
     """One tunnel interface per village for Batfish (which models only route-based IPsec)."""
     assert hub.vpn is not None
     outside = next(i for i in hub.interfaces if i.zone and i.address and i.kind == "routed" and i.link

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from countynet.intent import AclRule, DeviceIntent, Filter
+from countynet.intent import AclRule, DeviceIntent
 from countynet.policy.matrix import Flow
 from countynet.policy.zones import ZoneMap
 
@@ -247,6 +247,3 @@ def verify(intents: dict[str, DeviceIntent], zm: ZoneMap, flows: list[Flow]) -> 
         rep.findings.extend(shadowed(d))
     return rep
 
-
-def filter_by_name(d: DeviceIntent, name: str) -> Filter:
-    return next(f for f in d.filters if f.name == name)
