@@ -181,3 +181,20 @@ def test_scoped_rule_opens_only_its_unit_and_the_diff_says_so(topo_copy: Path, b
     changes = offline_diff(r, bundled)
     assert [(c["rule"], c["before"], c["after"]) for c in changes] == [
         ("township-cameras-to-police", "deny", "allow")]
+
+
+def test_filled_lines_equal_validated_models(bundled) -> None:
+    """The fast line copy used for LAN filters builds exactly what pydantic validation would."""
+    from countynet.policy.compile import filled
+
+    for d in list(bundled.intents.values())[:60]:
+        for f in d.filters:
+            for r in f.rules:
+                again = AclRule.model_validate(r.model_dump())
+                assert again == r and again.model_dump() == r.model_dump()
+    template = AclRule(seq=5, action="permit", protocol="tcp", source="255.255.255.255/32",
+                       destination="10.30.17.24/32", port_min=443, port_max=443, remark="x")
+    out = filled(template, {"255.255.255.255/32": "10.30.210.32/28"})
+    assert out == AclRule(seq=5, action="permit", protocol="tcp", source="10.30.210.32/28",
+                          destination="10.30.17.24/32", port_min=443, port_max=443, remark="x")
+    assert template.source == "255.255.255.255/32"  # the cached template is not touched
