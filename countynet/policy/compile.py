@@ -105,6 +105,8 @@ class Compiler:
         self.internal = internal
         self._dest_cache: dict[tuple[str, str], list[Net]] = {}
         self._lan_cache: dict[tuple[object, ...], list[AclRule]] = {}
+        self._tw_scoped = any(r.scope and r.scope.township for r in self.rules)
+        self._unit_scoped = any(r.scope and r.scope.unit for r in self.rules)
 
     def _dest(self, r: Rule, zone: str) -> list[Net]:
         """Destination prefixes of rule `r` inside `zone` (its hosts when it names some)."""
@@ -144,7 +146,9 @@ class Compiler:
         filled in; centre zones (a handful) are computed directly."""
         if self.zm.kinds[zone] == "centre":
             return _numbered(self._ingress_terms(zone, own, township, unit, dhcp, gateways, member=False))
-        key = (zone, township, unit, dhcp, len(gateways))
+        # township/unit matter only when some rule is scoped to one; otherwise all LANs of a zone share lines
+        key = (zone, township if self._tw_scoped else None, unit if self._unit_scoped else None, dhcp,
+               len(gateways))
         if key not in self._lan_cache:
             gws = [ipaddress.IPv4Network(f"255.255.255.{250 - n}/32") for n in range(len(gateways))]
             terms = self._ingress_terms(zone, _OWN, township, unit, dhcp, gws, member=True)
