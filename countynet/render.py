@@ -60,6 +60,29 @@ def _prefix(value: str) -> str:
     return str(ipaddress.IPv4Interface(value).network)
 
 
+def _vrp_addr(prefix: str) -> str:
+    if prefix == "0.0.0.0/0":
+        return "any"
+    return f"{_network(prefix)} {'0' if _prefixlen(prefix) == 32 else _wildcard(prefix)}"
+
+
+def _vrp_ports(kind: str, lo: int | None, hi: int | None) -> str:
+    if lo is None:
+        return ""
+    hi = lo if hi is None else hi
+    return f" {kind}-port eq {lo}" if hi == lo else f" {kind}-port range {lo} {hi}"
+
+
+def vrp_acl_match(r: Any) -> str:
+    """Protocol, addresses and ports of a Huawei VRP / H3C Comware advanced ACL rule (the same words on
+    both). A filter rather than a macro: a county has ~14,000 ACL lines and Jinja macro calls were half of
+    the rendering time."""
+    l4 = r.protocol in ("tcp", "udp")
+    src = _vrp_ports("source", r.source_port_min, r.source_port_max) if l4 else ""
+    dst = _vrp_ports("destination", r.port_min, r.port_max) if l4 else ""
+    return f"{r.protocol} source {_vrp_addr(r.source)}{src} destination {_vrp_addr(r.destination)}{dst}"
+
+
 @functools.cache
 def environment(root: Path = TEMPLATES) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -72,7 +95,7 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(ip=_ip, prefixlen=_prefixlen, netmask=_netmask, wildcard=_wildcard, network=_network,
-                       prefix=_prefix)
+                       prefix=_prefix, vrp_acl_match=vrp_acl_match)
     env.globals.update(secret=secret)
     return env
 
