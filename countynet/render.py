@@ -19,7 +19,7 @@ import jinja2
 import yaml
 
 from countynet.errors import Diagnostic, TopologyError
-from countynet.intent import DeviceIntent
+from countynet.intent import AclRule, DeviceIntent
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SECRET_FMT = "${{secret:{name}}}"
@@ -73,7 +73,7 @@ def _vrp_ports(kind: str, lo: int | None, hi: int | None) -> str:
     return f" {kind}-port eq {lo}" if hi == lo else f" {kind}-port range {lo} {hi}"
 
 
-def vrp_acl_match(r: Any) -> str:
+def vrp_acl_match(r: AclRule) -> str:
     """Protocol, addresses and ports of a Huawei VRP / H3C Comware advanced ACL rule (the same words on
     both). A filter rather than a macro: a county has ~14,000 ACL lines and Jinja macro calls were half of
     the rendering time."""
