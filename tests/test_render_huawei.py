@@ -3,14 +3,14 @@ secrets as placeholders only, determinism, and a syntax lint of every line of ev
 
 from __future__ import annotations
 
-import difflib
 import re
 
 import pytest
 
 from countynet.intent import AclRule, DeviceIntent, Filter
 from countynet.render import SECRET_PATTERN, render_device
-from tests.update_golden import GOLDEN, golden_path
+from tests.update_golden import GOLDEN
+from tests.vendor_render import block, check_golden, config, lint_lines
 
 PLATFORM = "huawei_vrp"
 
@@ -85,21 +85,9 @@ BY_OS = {
 
 def lint(text: str, os_name: str) -> list[str]:
     """Lines matching none of the allowed command patterns of this VRP version."""
-    pats = [re.compile(p) for p in COMMON + BY_OS[os_name]]
-    return [f"{n}: {line!r}" for n, line in enumerate(text.splitlines(), 1)
-            if not any(p.fullmatch(line) for p in pats)]
+    return lint_lines(text, [re.compile(p) for p in COMMON + BY_OS[os_name]])
 
 
-def config(d: DeviceIntent) -> str:
-    return render_device(d)[f"{d.hostname}.cfg"]
-
-
-def block(text: str, header: str) -> list[str]:
-    """The lines of one `#`-delimited section, starting with its header line."""
-    lines = text.splitlines()
-    start = lines.index(header)
-    end = next((n for n in range(start + 1, len(lines)) if lines[n] == "#"), len(lines))
-    return lines[start:end]
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +97,7 @@ def devices(bundled) -> dict[str, DeviceIntent]:
 
 @pytest.mark.parametrize("host", GOLDEN[PLATFORM])
 def test_golden(bundled, host: str) -> None:
-    path = golden_path(PLATFORM, host)
-    assert path.exists(), f"{path} missing: run .venv/bin/python -m tests.update_golden"
-    want = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    got = config(bundled.intents[host]).splitlines(keepends=True)
-    if want != got:
-        diff = "".join(difflib.unified_diff(want, got, f"golden/{host}.cfg", f"rendered/{host}.cfg"))
-        pytest.fail(f"{host} differs from its golden config:\n{diff}\nIf the change is intended, run "
-                    ".venv/bin/python -m tests.update_golden and review `git diff tests/golden`.")
-
+    check_golden(bundled, PLATFORM, host)
 
 def test_every_device_renders_lint_clean(devices) -> None:
     assert {d.os for d in devices.values()} == {"vrp5", "vrp8"}
