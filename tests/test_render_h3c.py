@@ -92,8 +92,6 @@ def lint(text: str) -> list[str]:
     return lint_lines(text, PATTERNS)
 
 
-
-
 @pytest.fixture(scope="module")
 def devices(bundled) -> dict[str, DeviceIntent]:
     return {h: d for h, d in bundled.intents.items() if d.platform == PLATFORM}
@@ -102,6 +100,7 @@ def devices(bundled) -> dict[str, DeviceIntent]:
 @pytest.mark.parametrize("host", GOLDEN[PLATFORM])
 def test_golden(bundled, host: str) -> None:
     check_golden(bundled, PLATFORM, host)
+
 
 def test_every_device_renders_lint_clean(devices) -> None:
     assert {d.model for d in devices.values()} == {"f1000", "s5130", "msr3620", "msr810"}

@@ -88,8 +88,6 @@ def lint(text: str, os_name: str) -> list[str]:
     return lint_lines(text, [re.compile(p) for p in COMMON + BY_OS[os_name]])
 
 
-
-
 @pytest.fixture(scope="module")
 def devices(bundled) -> dict[str, DeviceIntent]:
     return {h: d for h, d in bundled.intents.items() if d.platform == PLATFORM}
@@ -98,6 +96,7 @@ def devices(bundled) -> dict[str, DeviceIntent]:
 @pytest.mark.parametrize("host", GOLDEN[PLATFORM])
 def test_golden(bundled, host: str) -> None:
     check_golden(bundled, PLATFORM, host)
+
 
 def test_every_device_renders_lint_clean(devices) -> None:
     assert {d.os for d in devices.values()} == {"vrp5", "vrp8"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from countynet.intent import DeviceIntent
 from countynet.roundtrip import Facts
-from countynet.roundtrip.huawei_vrp import build_facts, pick_file, run_ttp
+from countynet.roundtrip.huawei_vrp import build_facts, pick_file, run_ttp, ttp_bgp_and_acls
 
 TEMPLATE = """
 <vars>
@@ -53,23 +53,7 @@ ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
 #{{ _end_ }}
 </group>
 
-<group name="bgp">
-bgp {{ asn | DIGIT }}
-<group name="peers">
- peer {{ address | IP }} as-number {{ remote_as | DIGIT }}
-</group>
-#{{ _end_ }}
-</group>
-
-<group name="acls">
-acl advanced {{ number | DIGIT }}
- description {{ name | ORPHRASE }}
-<group name="rules">
- rule {{ seq | DIGIT }} {{ action | re("ACTION") }} {{ rest | ORPHRASE }}
-</group>
-#{{ _end_ }}
-</group>
-"""
+""" + ttp_bgp_and_acls("acl advanced")
 
 
 def parse(files: dict[str, str], d: DeviceIntent) -> Facts:

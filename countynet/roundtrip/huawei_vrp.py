@@ -18,6 +18,29 @@ from ttp import ttp
 from countynet.intent import DeviceIntent
 from countynet.roundtrip import Facts, IfFacts
 
+
+def ttp_bgp_and_acls(acl_header: str) -> str:
+    """The BGP and advanced-ACL groups, worded the same on VRP and Comware except the ACL header."""
+    return f"""
+<group name="bgp">
+bgp {{{{ asn | DIGIT }}}}
+<group name="peers">
+ peer {{{{ address | IP }}}} as-number {{{{ remote_as | DIGIT }}}}
+</group>
+#{{{{ _end_ }}}}
+</group>
+
+<group name="acls">
+{acl_header} {{{{ number | DIGIT }}}}
+ description {{{{ name | ORPHRASE }}}}
+<group name="rules">
+ rule {{{{ seq | DIGIT }}}} {{{{ action | re("ACTION") }}}} {{{{ rest | ORPHRASE }}}}
+</group>
+#{{{{ _end_ }}}}
+</group>
+"""
+
+
 TEMPLATE = """
 <vars>
 ACTION = "permit|deny"
@@ -63,23 +86,7 @@ ip route-static {{ net | IP }} {{ mask | IP }} {{ rest | ORPHRASE }}
 #{{ _end_ }}
 </group>
 
-<group name="bgp">
-bgp {{ asn | DIGIT }}
-<group name="peers">
- peer {{ address | IP }} as-number {{ remote_as | DIGIT }}
-</group>
-#{{ _end_ }}
-</group>
-
-<group name="acls">
-acl number {{ number | DIGIT }}
- description {{ name | ORPHRASE }}
-<group name="rules">
- rule {{ seq | DIGIT }} {{ action | re("ACTION") }} {{ rest | ORPHRASE }}
-</group>
-#{{ _end_ }}
-</group>
-"""
+""" + ttp_bgp_and_acls("acl number")
 
 ADVANCED_ACLS = range(3000, 4000)  # compiled filters are advanced ACLs; 2xxx are management/NAT
 
