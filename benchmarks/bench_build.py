@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.province import generate
-from countynet.inventory import ansible_inventory, nornir_inventory
-from countynet.pipeline import compile_topology, render, write_build
+from countynet.outputs.inventories import ansible_inventory, nornir_inventory
+from countynet.outputs.pipeline import compile_topology, render, write_build
 
 
 def peak_rss_mb() -> float:
@@ -69,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         result = render(compile_topology(root / "topology"))
-        from countynet.extras import build_extras
+        from countynet.outputs.extras import build_extras
 
         result.extra.update(build_extras(result))
         write_build(result, Path(tmp) / "build", write_lock=False, inventory_dir=Path(tmp) / "inventory")

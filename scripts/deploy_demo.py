@@ -27,7 +27,7 @@ def cli(ws: Workspace, *args: str) -> None:
     extra = ["--rollback-timer", "20"] + (["--state-file", "state.json"] if args[0] == "deploy" else [])
     shown = " ".join(("countynet", *args))
     print(f"$ {shown}")
-    res = subprocess.run([sys.executable, "-m", "countynet.cli", *args, *common, *extra], cwd=ws.root,
+    res = subprocess.run([sys.executable, "-m", "countynet", *args, *common, *extra], cwd=ws.root,
                          capture_output=True, text=True)
     sys.stdout.write(res.stdout + res.stderr)
     print(f"(exit {res.returncode})\n")

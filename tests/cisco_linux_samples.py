@@ -3,7 +3,7 @@ port renaming the lab applies before it renders a non-Linux device with the Linu
 
 from __future__ import annotations
 
-from countynet.intent import (
+from countynet.intent.models import (
     AclRule,
     Bgp,
     BgpNeighbor,

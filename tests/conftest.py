@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 @pytest.fixture(scope="session")
 def bundled():
     """The bundled Yongxin topology compiled once (validated model, intents, lock)."""
-    from countynet.pipeline import compile_topology
+    from countynet.outputs.pipeline import compile_topology
 
     return compile_topology(TOPOLOGY)
 

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from countynet.deploy.model import Options
-from countynet.intent import DeviceIntent
-from countynet.pipeline import intent_yaml
+from countynet.intent.models import DeviceIntent
+from countynet.outputs.pipeline import intent_yaml
 
 PLATFORM = {"huawei": ("huawei_vrp", "vrp5"), "huawei_vrpv8": ("huawei_vrp", "vrp8"),
             "hp_comware": ("h3c_comware", "comware7"), "cisco_ios": ("cisco_ios", "ios"),

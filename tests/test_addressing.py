@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from countynet import lockfile
-from countynet.ipam import AddressPlan, SlotPlan
-from countynet.pipeline import compile_topology
-from countynet.schema import Pool, Pools
+from countynet.ipam import lock as lockfile
+from countynet.ipam.allocator import AddressPlan, SlotPlan
+from countynet.outputs.pipeline import compile_topology
+from countynet.topology.models import Pool, Pools
 from tests.conftest import ROOT, edit
 
 
@@ -78,7 +78,7 @@ def test_adding_a_township_moves_nobody(topo_copy: Path, bundled) -> None:
 
 
 def test_validate_locked_fails_when_the_lock_would_change(topo_copy: Path) -> None:
-    cmd = [sys.executable, "-m", "countynet.cli", "validate", str(topo_copy), "--locked"]
+    cmd = [sys.executable, "-m", "countynet", "validate", str(topo_copy), "--locked"]
     edit(topo_copy / "townships/litian.yaml", "  - {id: v02, attach: leased}\n",
          "  - {id: v02, attach: leased}\n  - {id: v99, attach: leased}\n")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)

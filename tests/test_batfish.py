@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from pybatfish.datamodel.flow import Trace
 
-from countynet.batfish.snapshot import PHYSICAL, cisco_name, layer1, snapshot_files
-from countynet.render import render_all
+from countynet.outputs.batfish_snapshot import PHYSICAL, cisco_name, layer1, snapshot_files
+from countynet.render.engine import render_all
 from countynet.verify import batfish_run as bf
 from tests.conftest import ROOT
 
@@ -163,7 +163,7 @@ def _free_port() -> int:
 def test_no_server_is_exit_2_with_how_to_start_one(tmp_path: Path) -> None:
     env = dict(os.environ, BATFISH_PORT=str(_free_port()))
     env.pop("BATFISH_HOST", None)
-    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "verify", "topology", "--batfish", "127.0.0.1",
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--batfish", "127.0.0.1",
                            "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 2
     assert "no Batfish server answered" in proc.stderr and "docker run" in proc.stderr
@@ -175,7 +175,7 @@ def test_against_a_real_batfish_server(tmp_path: Path) -> None:
     host = os.environ.get("BATFISH_HOST")
     if not host:
         pytest.skip("BATFISH_HOST is not set: no Batfish server here (it needs Docker); CI for the centre sets it")
-    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "verify", "topology", "--batfish", host,
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--batfish", host,
                            "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=3600)
     data = json.loads((tmp_path / "verify-batfish.json").read_text(encoding="utf-8"))
     assert proc.returncode in (0, 1), proc.stderr

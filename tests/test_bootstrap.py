@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from countynet.bootstrap.kit import bootstrap_files
+from countynet.outputs.kits import bootstrap_files
 from tests.conftest import require_root
 
 

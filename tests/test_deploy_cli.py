@@ -21,7 +21,7 @@ HOSTS = {
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "countynet.deploy.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "countynet.cli.deploy", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120)
 
 

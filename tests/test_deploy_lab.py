@@ -18,8 +18,8 @@ import pytest
 
 from countynet.deploy.engine import deploy
 from countynet.deploy.model import Outcome
-from countynet.intent import DeviceIntent
-from countynet.pipeline import compile_topology
+from countynet.intent.models import DeviceIntent
+from countynet.outputs.pipeline import compile_topology
 from tests.deploy_helpers import Workspace
 
 FRR = "etc/frr/frr.conf"

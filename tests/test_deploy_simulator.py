@@ -16,7 +16,7 @@ import pytest
 from countynet.deploy import audit
 from countynet.deploy.engine import deploy, rollback
 from countynet.deploy.model import Outcome
-from countynet.secrets import SecretStore
+from countynet.deploy.secrets import SecretStore
 from tests.deploy_helpers import Workspace, make_intent
 from tests.simulators.vendor_cli import Device, Simulator, lines, parse
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from countynet.fastyaml import dump
-from countynet.pipeline import intent_yaml
+from countynet.outputs.fastyaml import dump
+from countynet.outputs.pipeline import intent_yaml
 
 
 def test_every_intent_round_trips(bundled) -> None:

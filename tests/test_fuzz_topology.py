@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from countynet.errors import TopologyError
-from countynet.pipeline import compile_topology
+from countynet.outputs.pipeline import compile_topology
 from tests.conftest import TOPOLOGY
 
 FILES = ["county.yaml", "centre.yaml", "units.yaml", "policy.yaml", "catalog.yaml", "townships/litian.yaml",

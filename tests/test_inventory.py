@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from countynet.inventory import ansible_inventory, nornir_inventory
+from countynet.outputs.inventories import ansible_inventory, nornir_inventory
 
 
 def write(files: dict[str, str], root: Path) -> None:

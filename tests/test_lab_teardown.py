@@ -56,7 +56,7 @@ def test_down_after_a_crash(tmp_path):
     """Kill `lab up` with SIGKILL while it starts daemons: the state file still lets `lab down` clean up."""
     lab_dir = tmp_path / "lab"
     with api.exclusive():
-        p = subprocess.Popen([sys.executable, "-m", "countynet.lab.cli", "up", str(ROOT / "topology"),
+        p = subprocess.Popen([sys.executable, "-m", "countynet.cli.lab", "up", str(ROOT / "topology"),
                               "--scope", SCOPE, "--lab-dir", str(lab_dir), "--no-wait"],
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         st = None
@@ -73,6 +73,6 @@ def test_down_after_a_crash(tmp_path):
             assert st and st.namespaces and st.procs, "the crash came before anything was recorded"
             assert st.status != "up"
         finally:
-            subprocess.run([sys.executable, "-m", "countynet.lab.cli", "down", "--lab-dir", str(lab_dir)],
+            subprocess.run([sys.executable, "-m", "countynet.cli.lab", "down", "--lab-dir", str(lab_dir)],
                            cwd=ROOT, check=True, capture_output=True)
         assert _leftovers(st) == []

@@ -154,7 +154,7 @@ def test_cli_without_root_exits_2(tmp_path):
     if os.geteuid() != 0 or subprocess.run(["which", "setpriv"], capture_output=True).returncode:
         pytest.skip("needs root to drop to an unprivileged user with setpriv")
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                        "countynet.lab.cli", "up", str(ROOT / "topology"), "--lab-dir", str(tmp_path / "x")],
+                        "countynet.cli.lab", "up", str(ROOT / "topology"), "--lab-dir", str(tmp_path / "x")],
                        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HOME": "/tmp"})
     assert p.returncode == 2, p.stderr
     assert "root" in p.stderr and "Traceback" not in p.stderr

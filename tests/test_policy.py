@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from countynet.intent import AclRule
-from countynet.pipeline import compile_topology
-from countynet.policy.compile import active_rules
-from countynet.policy.matrix import probe_matrix
-from countynet.policy.offline import verify
-from countynet.policy.zones import zone_map
+from countynet.intent.models import AclRule
+from countynet.intent.policy.compile import active_rules
+from countynet.intent.policy.matrix import probe_matrix
+from countynet.intent.policy.zones import zone_map
+from countynet.outputs.pipeline import compile_topology
+from countynet.verify.evaluator import verify
 from tests.conftest import ROOT, edit
 
 
@@ -134,7 +134,7 @@ def test_expired_rule_warns_then_drops(topo_copy: Path) -> None:
 
 
 def test_verify_offline_cli_writes_reports(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "verify", "topology", "--offline", "--reports",
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--offline", "--reports",
                            str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((tmp_path / "verify-offline.json").read_text(encoding="utf-8"))
@@ -185,7 +185,7 @@ def test_scoped_rule_opens_only_its_unit_and_the_diff_says_so(topo_copy: Path, b
 
 def test_filled_lines_equal_validated_models(bundled) -> None:
     """The fast line copy used for LAN filters builds exactly what pydantic validation would."""
-    from countynet.policy.compile import filled
+    from countynet.intent.policy.compile import filled
 
     for d in list(bundled.intents.values())[:60]:
         for f in d.filters:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from countynet.render import SECRET_PATTERN, render_device
+from countynet.render.engine import SECRET_PATTERN, render_device
 from tests.cisco_linux_samples import block, feature_intent, golden_diff
 from tests.update_golden_cisco_linux import GOLDEN_CL
 
@@ -236,7 +236,7 @@ def test_secrets_only_as_placeholders(bundled, feature):
 
 
 def test_deterministic(bundled):
-    from countynet.pipeline import compile_topology
+    from countynet.outputs.pipeline import compile_topology
 
     again = compile_topology(Path(__file__).resolve().parent.parent / "topology")
     for d in cisco_devices(bundled):

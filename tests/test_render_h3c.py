@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from countynet.intent import AclRule, DeviceIntent, Filter
-from countynet.render import SECRET_PATTERN, render_device
+from countynet.intent.models import AclRule, DeviceIntent, Filter
+from countynet.render.engine import SECRET_PATTERN, render_device
 from tests.update_golden import GOLDEN
 from tests.vendor_render import block, check_golden, config, lint_lines
 
@@ -226,8 +226,8 @@ def test_filters_render_as_advanced_acl(devices, host: str) -> None:
 
 
 def test_bgp_redistribution_and_special_routes(devices) -> None:
-    from countynet.intent import Bgp, BgpNeighbor, OspfArea, StaticRoute
-    from countynet.roundtrip import check_device
+    from countynet.intent.models import Bgp, BgpNeighbor, OspfArea, StaticRoute
+    from countynet.render.roundtrip import check_device
 
     d = devices["yx-fw-1"]
     ospf = d.routing.ospf.model_copy(update={

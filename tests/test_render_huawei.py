@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from countynet.intent import AclRule, DeviceIntent, Filter
-from countynet.render import SECRET_PATTERN, render_device
+from countynet.intent.models import AclRule, DeviceIntent, Filter
+from countynet.render.engine import SECRET_PATTERN, render_device
 from tests.update_golden import GOLDEN
 from tests.vendor_render import block, check_golden, config, lint_lines
 
@@ -124,7 +124,7 @@ def test_lint_catches_typos(devices) -> None:
 
 
 def test_deterministic(bundled, devices) -> None:
-    from countynet.pipeline import compile_topology
+    from countynet.outputs.pipeline import compile_topology
     from tests.conftest import TOPOLOGY
 
     again = compile_topology(TOPOLOGY).intents
@@ -259,7 +259,7 @@ def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding:
 def with_extra_routing(d: DeviceIntent) -> DeviceIntent:
     """Routing the bundled build does not use on VRP today: BGP, filtered redistribution, stub/NSSA
     areas, null and preference routes."""
-    from countynet.intent import Bgp, BgpNeighbor, OspfArea, StaticRoute
+    from countynet.intent.models import Bgp, BgpNeighbor, OspfArea, StaticRoute
 
     ospf = d.routing.ospf.model_copy(update={
         "redistribute": ["static", "bgp"], "redistribute_prefixes": ["10.40.0.0/16", "10.41.1.0/24"],
@@ -274,7 +274,7 @@ def with_extra_routing(d: DeviceIntent) -> DeviceIntent:
 
 
 def test_bgp_redistribution_and_special_routes(devices) -> None:
-    from countynet.roundtrip import check_device
+    from countynet.render.roundtrip import check_device
 
     d = with_extra_routing(devices["yx-core-1"])
     text = config(d)

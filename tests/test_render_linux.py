@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from countynet.render import SECRET_PATTERN, render_device
+from countynet.render.engine import SECRET_PATTERN, render_device
 from tests.cisco_linux_samples import feature_intent, golden_diff, linuxify
 from tests.update_golden_cisco_linux import GOLDEN_CL
 
@@ -352,7 +352,7 @@ def test_secrets_only_as_placeholders(rendered):
 
 
 def test_deterministic(bundled):
-    from countynet.pipeline import compile_topology
+    from countynet.outputs.pipeline import compile_topology
 
     again = compile_topology(Path(__file__).resolve().parent.parent / "topology")
     for h, d in bundled.intents.items():

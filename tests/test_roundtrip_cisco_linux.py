@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from countynet.render import TEMPLATES, render_device
-from countynet.roundtrip import check_device, expected, parse
+from countynet.render.engine import TEMPLATES, render_device
+from countynet.render.roundtrip import check_device, expected, parse
 from tests.cisco_linux_samples import feature_intent
 
 

@@ -1,5 +1,5 @@
 """Round trip for Huawei VRP and H3C Comware: every rendered config of the bundled build, parsed back
-with the TTP templates of countynet.roundtrip, shows exactly the intent; and the check catches broken
+with the TTP templates of countynet.render.roundtrip, shows exactly the intent; and the check catches broken
 templates and edited configs."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from countynet.intent import AclRule, DeviceIntent, Filter
-from countynet.render import TEMPLATES, render_device
-from countynet.roundtrip import check_device, expected, parse
+from countynet.intent.models import AclRule, DeviceIntent, Filter
+from countynet.render.engine import TEMPLATES, render_device
+from countynet.render.roundtrip import check_device, expected, parse
 
 PLATFORMS = ("huawei_vrp", "h3c_comware")
 

@@ -13,7 +13,7 @@ from tests.conftest import ROOT, TOPOLOGY
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "countynet.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "countynet", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 
 

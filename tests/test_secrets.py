@@ -1,4 +1,4 @@
-"""countynet.secrets: environment and ansible-vault lookup, clear errors, masking."""
+"""countynet.deploy.secrets: environment and ansible-vault lookup, clear errors, masking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from countynet.deploy.scrub import SCRUBBED, scrub
-from countynet.secrets import SecretError, SecretStore, env_name
+from countynet.deploy.secrets import SecretError, SecretStore, env_name
 
 
 def vault_file(tmp_path: Path, text: str, password: str = "vault-pw") -> Path:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from countynet.render import SECRET_PATTERN
+from countynet.render.engine import SECRET_PATTERN
 from tests.conftest import ROOT
 
 SECRET_LINE = re.compile(r"(password|secret|pre-shared-key|cipher|auth-password|priv-password|psk|key\s+\S+\s+\S)",
@@ -31,7 +31,7 @@ def test_build_outputs_and_logs_hold_no_secret_values(tmp_path: Path, bundled) -
                               for n, v in values.items()})
     topo = tmp_path / "topology"
     subprocess.run(["cp", "-r", str(ROOT / "topology"), str(topo)], check=True)
-    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "build", str(topo), "--out", str(tmp_path / "build")],
+    proc = subprocess.run([sys.executable, "-m", "countynet", "build", str(topo), "--out", str(tmp_path / "build")],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     logs = proc.stdout + proc.stderr
@@ -49,7 +49,7 @@ def test_build_outputs_and_logs_hold_no_secret_values(tmp_path: Path, bundled) -
 
 
 def test_every_secret_bearing_config_line_uses_a_placeholder(bundled) -> None:
-    from countynet.render import render_all
+    from countynet.render.engine import render_all
 
     bad = []
     for host, files in render_all(bundled.intents).items():

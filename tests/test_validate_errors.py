@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from countynet.errors import TopologyError
-from countynet.pipeline import compile_topology
+from countynet.outputs.pipeline import compile_topology
 from tests.conftest import ROOT, edit
 
 CASES = sorted((Path(__file__).parent / "bad_inputs").glob("*.yaml"))
@@ -41,7 +41,7 @@ def test_cli_exits_2_without_traceback_and_writes_nothing(case: str, topo_copy: 
     apply_case(Path(__file__).parent / "bad_inputs" / f"{case}.yaml", topo_copy)
     lock_before = (topo_copy / "addresses.lock.yaml").read_text(encoding="utf-8")
     out = tmp_path / "build"
-    proc = subprocess.run([sys.executable, "-m", "countynet.cli", "build", str(topo_copy), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "countynet", "build", str(topo_copy), "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

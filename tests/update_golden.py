@@ -41,8 +41,8 @@ def render_goldens() -> dict[Path, str]:
     """Path -> text for every golden host, rendered from the bundled topology."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from countynet.pipeline import compile_topology
-    from countynet.render import render_device
+    from countynet.outputs.pipeline import compile_topology
+    from countynet.render.engine import render_device
 
     intents = compile_topology(ROOT / "topology").intents
     out: dict[Path, str] = {}

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from countynet.intent import DeviceIntent
-from countynet.render import render_device
+from countynet.intent.models import DeviceIntent
+from countynet.render.engine import render_device
 from tests.update_golden import golden_path
 
 

@@ -2,5 +2,5 @@
 post-checks, confirm or roll back, save; in canary-first waves with a failure budget, resumable.
 
 Entry points: :func:`countynet.deploy.engine.deploy`, :func:`countynet.deploy.engine.rollback` and the CLI in
-:mod:`countynet.deploy.cli`.
+:mod:`countynet.cli.deploy`.
 """

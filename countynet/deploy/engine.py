@@ -27,10 +27,10 @@ from countynet.deploy.drivers import driver_for
 from countynet.deploy.drivers.base import AuthFailed, DeployError, Driver, Rejected, Target, Unreachable, connect
 from countynet.deploy.model import DeviceResult, Options, Outcome, Report, WaveSummary
 from countynet.deploy.scrub import scrub
+from countynet.deploy.secrets import SecretError, SecretStore, env_name, placeholders
 from countynet.deploy.select import budget, plan, select
 from countynet.deploy.state import StateFile
-from countynet.intent import DeviceIntent
-from countynet.secrets import SecretError, SecretStore, env_name, placeholders
+from countynet.intent.models import DeviceIntent
 
 FILE_MARK = "### countynet-file: "
 

@@ -13,8 +13,8 @@ import re
 import secrets as pysecrets
 from pathlib import Path
 
-from countynet.intent import DeviceIntent
-from countynet.render import SECRET_PATTERN, capabilities, environment
+from countynet.intent.models import DeviceIntent
+from countynet.render.engine import SECRET_PATTERN, capabilities, environment
 
 
 def render_linux(d: DeviceIntent) -> dict[str, str]:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from countynet.intent import DeviceIntent
+from countynet.intent.models import DeviceIntent
 from countynet.lab import packages
 from countynet.lab import scope as scopemod
 from countynet.lab.down import down
@@ -33,7 +33,7 @@ def preflight() -> None:
 
 def select(topology: Path, scope: str | None) -> tuple[dict[str, DeviceIntent], set[str]]:
     """Compile the topology and pick the scope's hostnames (raises ScopeError / TopologyError)."""
-    from countynet.pipeline import compile_topology
+    from countynet.outputs.pipeline import compile_topology
 
     result = compile_topology(topology)
     hosts = scopemod.select(result.intents, scope)

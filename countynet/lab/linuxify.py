@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from countynet.intent import DeviceIntent, Interface
+from countynet.intent.models import DeviceIntent, Interface
 
 L2_KINDS = ("access", "trunk", "lag", "lag_member")
 

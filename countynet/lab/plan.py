@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from countynet.intent import DeviceIntent, Interface
+from countynet.intent.models import DeviceIntent, Interface
 from countynet.lab.linuxify import L2_KINDS, Linuxified, linuxify_full, vrrp_masters
 
 MGMT_NET = ipaddress.IPv4Network("198.18.0.0/16")

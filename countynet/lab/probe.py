@@ -1,6 +1,6 @@
 """Policy probes with real packets: listeners in destination namespaces, connects/pings from probe hosts.
 
-The expected matrix comes from `countynet.policy.matrix.probe_matrix(result)` (list of flows with rule,
+The expected matrix comes from `countynet.intent.policy.matrix.probe_matrix(result)` (list of flows with rule,
 src_zone, dst_zone, src_device, dst_device, dst_address, protocol, port, expected). Until that exists,
 `countynet.lab.matrix.policy_flows` derives one from topology/policy.yaml.
 
@@ -43,7 +43,7 @@ class FlowLike(Protocol):
 
 @dataclass
 class Flow:
-    """The shape `countynet.policy.matrix.probe_matrix` returns (this class only for the fallback)."""
+    """The shape `countynet.intent.policy.matrix.probe_matrix` returns (this class only for the fallback)."""
 
     rule: str
     src_zone: str
@@ -72,11 +72,11 @@ class Result:
 
 def load_flows(topology: Path, inv: dict[str, Any]) -> tuple[list[Any], str]:
     """The policy's probe matrix (the same flows verify --offline and Batfish check)."""
-    from countynet.pipeline import compile_topology
-    from countynet.policy.matrix import probe_matrix
+    from countynet.intent.policy.matrix import probe_matrix
+    from countynet.outputs.pipeline import compile_topology
 
     result = compile_topology(topology)
-    return list(probe_matrix(result)), "countynet.policy.matrix"
+    return list(probe_matrix(result)), "countynet.intent.policy.matrix"
 
 
 # ---------------------------------------------------------------------------------------------- listeners

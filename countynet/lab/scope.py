@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from countynet.intent import DeviceIntent
+from countynet.intent.models import DeviceIntent
 
 # centre network + the servers the demo probes + two townships (yange: leased and VPN villages;
 # lianzhou: the same mix, other router kit) + one county unit. The internet/city edges come with the centre.
@@ -60,7 +60,7 @@ def _token(intents: Mapping[str, DeviceIntent], tok: str) -> set[str]:
 def probe_servers(result: Any) -> set[str]:
     """Centre servers the policy probe matrix targets (the default scope brings them up)."""
     try:
-        from countynet.policy.matrix import probe_matrix
+        from countynet.intent.policy.matrix import probe_matrix
     except ImportError:
         return set()
     intents = result.intents

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from countynet.intent import DeviceIntent
-from countynet.policy.matrix import Flow
-from countynet.policy.zones import ZoneMap
+from countynet.intent.models import DeviceIntent
+from countynet.intent.policy.matrix import Flow
+from countynet.intent.policy.zones import ZoneMap
 
 START_HINT = ("start one with `docker run -d -p 9996:9996 batfish/allinone` on a machine with Docker, then "
               "pass --batfish HOST or set BATFISH_HOST")
@@ -119,7 +119,7 @@ def differential_rows(frame: Any) -> list[dict[str, str]]:
 
 def start_location(flow: Flow, zm: ZoneMap, intents: dict[str, DeviceIntent]) -> str:
     """Where Batfish injects the probe: the source LAN's gateway interface, or the edge for outsiders."""
-    from countynet.batfish.snapshot import cisco_name
+    from countynet.outputs.batfish_snapshot import cisco_name
 
     kind = zm.kinds[flow.src_zone]
     if kind == "internet":

@@ -6,10 +6,10 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from countynet.pipeline import BuildResult
-from countynet.policy.matrix import probe_matrix
-from countynet.policy.offline import Evaluator, Report, verify
-from countynet.policy.zones import ZoneMap, zone_map
+from countynet.intent.policy.matrix import probe_matrix
+from countynet.intent.policy.zones import ZoneMap, zone_map
+from countynet.outputs.pipeline import BuildResult
+from countynet.verify.evaluator import Evaluator, Report, verify
 
 
 def _zones(result: BuildResult) -> ZoneMap:

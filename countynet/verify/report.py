@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from countynet.output import atomic_write_text
+from countynet.fileio import atomic_write_text
 
 
 def write_reports(out_dir: Path, name: str, data: dict[str, Any], rows: list[dict[str, Any]],

@@ -59,7 +59,7 @@ def main() -> None:
     try:
         from countynet.deploy.engine import UsageError, deploy
         from countynet.deploy.model import Options, Outcome
-        from countynet.secrets import SecretError, SecretStore
+        from countynet.deploy.secrets import SecretError, SecretStore
     except ImportError as exc:
         module.fail_json(msg=f"countynet is not importable by {os.sys.executable}: {exc}; set "
                              "ansible_python_interpreter to the countynet venv's python")

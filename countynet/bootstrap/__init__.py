@@ -1,1 +1,0 @@
-"""Township bootstrap kit: a self-checking script for township technicians, Chinese first."""

@@ -1,0 +1,68 @@
+"""The address lock file (`topology/addresses.lock.yaml`): every automatic allocation, committed.
+
+It is what keeps addresses, ports and VLANs from moving when the topology changes. `countynet build`
+rewrites it; `countynet validate --locked` fails when a build would change it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from countynet.errors import Diagnostic
+
+LOCK_NAME = "addresses.lock.yaml"
+HEADER = (
+    "# countynet allocation lock: written by `countynet build`, checked by `countynet validate --locked`.\n"
+    "# It keeps every automatically allocated address, port and VLAN where it is when the topology changes.\n"
+    "# Review changes to it like code. To move something on purpose, pin it in the topology instead.\n"
+)
+
+
+def empty() -> dict[str, Any]:
+    return {"version": 1, "addresses": {}, "ports": {}, "vlans": {}, "lags": {}}
+
+
+def read(topology_dir: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
+    path = topology_dir / LOCK_NAME
+    if not path.exists():
+        return empty(), []
+    name = f"{topology_dir.name}/{LOCK_NAME}"
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return empty(), [Diagnostic(name, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, "",
+                                    f"lock file is not valid YAML: {getattr(exc, 'problem', exc)}",
+                                    "restore it from git (git checkout -- topology/addresses.lock.yaml)")]
+    if not isinstance(data, dict) or data.get("version") != 1:
+        return empty(), [Diagnostic(name, 1, 1, "version", "lock file has an unknown layout",
+                                    "restore it from git, or delete it to allocate everything afresh")]
+    out = empty()
+    for key in ("addresses", "ports", "vlans", "lags"):
+        section = data.get(key) or {}
+        if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
+            return empty(), [Diagnostic(name, 1, 1, key, f"lock section {key!r} is malformed",
+                                        "restore the lock file from git")]
+        out[key] = section
+    return out, []
+
+
+def dump(data: dict[str, Any]) -> str:
+    body = yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=True, default_flow_style=False, width=200,
+                     allow_unicode=True)
+    return HEADER + body
+
+
+def write(topology_dir: Path, data: dict[str, Any]) -> bool:
+    """Write the lock atomically; return True when it changed."""
+    from countynet.fileio import atomic_write_text
+
+    path = topology_dir / LOCK_NAME
+    text = dump(data)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write_text(path, text)
+    return True

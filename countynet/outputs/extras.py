@@ -1,0 +1,25 @@
+"""Extra build outputs beyond intent/configs/inventories (docs, Batfish snapshot), each from the intent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from countynet.errors import TopologyError
+
+if TYPE_CHECKING:
+    from countynet.outputs.pipeline import BuildResult
+
+
+def build_extras(result: BuildResult) -> dict[str, str]:
+    from countynet.outputs.batfish_snapshot import snapshot_files
+    from countynet.outputs.docs import device_docs
+    from countynet.outputs.kits import bootstrap_files
+
+    out: dict[str, str] = {}
+    out.update(device_docs(result.intents))
+    out.update(bootstrap_files(result.intents))
+    files, problems = snapshot_files(result.intents, result.configs)
+    if problems:
+        raise TopologyError("batfish snapshot", problems)
+    out.update(files)
+    return out

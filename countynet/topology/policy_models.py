@@ -1,0 +1,86 @@
+"""Schema of `topology/policy.yaml`: security zones, named services and rules between zones.
+
+Rules are `from -> to : services : action`; everything between zones that no rule allows is denied.
+A rule may be scoped to one township or unit, and may carry an expiry date (expired rules warn, then drop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from countynet.topology.models import Name, Strict
+
+PORT_RE = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
+
+ServiceSpec = Annotated[str, Field(description="'tcp/443', 'udp/514', 'tcp/8000-8011' or 'icmp'")]
+
+
+@functools.cache
+def parse_port(spec: str) -> tuple[str, int, int]:
+    """'tcp/80' -> ('tcp', 80, 80); 'icmp' -> ('icmp', 0, 0)."""
+    if spec == "icmp":
+        return ("icmp", 0, 0)
+    m = PORT_RE.match(spec)
+    if not m:
+        raise ValueError(f"{spec!r} is not a port spec; write tcp/443, udp/514, tcp/8000-8011 or icmp")
+    lo = int(m.group(2))
+    hi = int(m.group(3) or lo)
+    if not (1 <= lo <= hi <= 65535):
+        raise ValueError(f"port range {spec!r} must be within 1-65535 and low-high")
+    return (m.group(1), lo, hi)
+
+
+class Service(Strict):
+    ports: list[ServiceSpec] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, v: list[str]) -> list[str]:
+        for spec in v:
+            parse_port(spec)
+        return v
+
+
+ZoneKind = Literal[
+    "internet", "city", "centre", "unit-lan", "township-lan", "village-lan", "device-mgmt"
+]
+
+
+class SecurityZone(Strict):
+    kind: ZoneKind = Field(description="where the zone's members come from in the topology")
+    description: str
+    trust: int = Field(ge=0, le=100, description="0 = untrusted (internet) ... 100 = management")
+
+
+class Scope(Strict):
+    township: Name | None = None
+    unit: Name | None = None
+
+
+class Rule(Strict):
+    name: Name
+    source: list[Name] = Field(alias="from", min_length=1)
+    destination: list[Name] = Field(alias="to", min_length=1)
+    services: list[Name] = Field(min_length=1)
+    action: Literal["allow", "deny"] = "allow"
+    destination_hosts: list[Name] = Field([], description="limit the destination to these servers")
+    scope: Scope | None = None
+    owner: str
+    reason: str
+    expires: dt.date | None = None
+
+
+class PolicyFile(Strict):
+    """Root of `topology/policy.yaml`."""
+
+    services: dict[Name, Service]
+    zones: dict[Name, SecurityZone]
+    rules: list[Rule]
+    default_action: Literal["deny"] = "deny"
+    expiry_grace_days: int = Field(30, ge=0, description="expired rules warn for this long, then drop")
