@@ -17,4 +17,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 .venv/bin/ruff check countynet tests benchmarks
 .venv/bin/mypy countynet
+.venv/bin/lint-imports  # the stage layering of pyproject.toml [tool.importlinter]
 exec .venv/bin/pytest -q "$@"
