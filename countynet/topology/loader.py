@@ -6,8 +6,7 @@ phase 2 checks what spans files: unique names, references, platform choices, upl
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from countynet.errors import Collector, Diagnostic
+from countynet.suggest import did_you_mean
+from countynet.topology.checks import check_topology
 from countynet.topology.models import (
     CatalogFile,
     CentreFile,
@@ -128,9 +129,8 @@ def validation_diagnostics(exc: ValidationError, model: type[BaseModel], src: So
         if kind == "extra_forbidden":
             key = loc[-1]
             allowed = _model_fields(model, loc[:-1])
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             message = f"unknown key {key!r}"
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            hint = did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}"
         else:
             message = err["msg"].removeprefix("Value error, ")
             hint = _HINTS.get(kind, "see `countynet schema` for what this key takes")
@@ -213,15 +213,9 @@ def load(root: Path) -> Topology:
     col.raise_if_errors()
     topo = Topology(root, models["county"], models["catalog"], models["centre"],  # type: ignore[arg-type]
                     models["units"], townships, models["policy"], sources)  # type: ignore[arg-type]
-    from countynet.topology.checks import check_topology  # cross-file checks live in their own module
-
     check = Collector("validate")
     check.extend(check_topology(topo))
     topo.warnings = check.warnings
     check.raise_if_errors()
     return topo
 
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
