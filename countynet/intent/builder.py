@@ -15,10 +15,12 @@ from typing import Any
 
 from countynet.errors import Collector
 from countynet.intent import models as I
-from countynet.ipam.allocator import AddressPlan, SlotPlan, expand_ports, host, ip
+from countynet.ipam.addr import host, ip
+from countynet.ipam.allocator import AddressPlan, SlotPlan
 from countynet.topology.loader import Topology
 from countynet.topology.models import Hardware
 from countynet.topology.policy_models import parse_port
+from countynet.topology.ranges import expand_ports
 
 TUNNEL_NAME = {"huawei_vrp": "Tunnel0/0/{n}", "h3c_comware": "Tunnel{n}", "cisco_ios": "Tunnel{n}",
                "linux": "vti{n}"}

@@ -19,8 +19,6 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import itertools
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from countynet.topology.models import Pool, Pools
@@ -294,22 +292,6 @@ class AddressPlan:
                                              "give every top-level pool its own range"))
 
 
-_RANGE = re.compile(r"\{(\d+)\.\.(\d+)\}")
-
-
-def expand_ports(specs: Iterable[str]) -> list[str]:
-    """'GigabitEthernet0/0/{1..3}' -> GigabitEthernet0/0/1, .../2, .../3."""
-    out: list[str] = []
-    for spec in specs:
-        m = _RANGE.search(spec)
-        if not m:
-            out.append(spec)
-            continue
-        lo, hi = int(m.group(1)), int(m.group(2))
-        out.extend(spec[: m.start()] + str(i) + spec[m.end():] for i in range(lo, hi + 1))
-    return out
-
-
 class SlotPlan:
     """Stable assignment of named slots (ports of a port group, transit VLANs) to owners, per device."""
 
@@ -352,20 +334,3 @@ class SlotPlan:
             used.add(slot)
             self.result.setdefault(device, {})[owner] = slot
         return self.result
-
-
-def host(prefix: str, index: int) -> str:
-    """The index-th address of a prefix, with the prefix length: host('10.0.0.0/30', 1) = '10.0.0.1/30'."""
-    addr, _, length = prefix.partition("/")
-    a, b, c, d = (int(x) for x in addr.split("."))
-    bits = int(length)
-    size = 1 << (32 - bits)
-    start = ((a << 24) | (b << 16) | (c << 8) | d) & ~(size - 1) & 0xFFFFFFFF
-    if index < 0:
-        index += size
-    v = start + index
-    return f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}/{length}"
-
-
-def ip(prefix_or_addr: str) -> str:
-    return prefix_or_addr.split("/")[0]

@@ -11,7 +11,6 @@ resolves on the way to the device.
 from __future__ import annotations
 
 import functools
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import jinja2
 import yaml
 
 from countynet.errors import Diagnostic, TopologyError
-from countynet.intent.models import AclRule, DeviceIntent
+from countynet.intent.models import DeviceIntent
+from countynet.render.filters import FILTERS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECRET_FMT = "${{secret:{name}}}"
@@ -29,58 +29,6 @@ SECRET_PATTERN = r"\$\{secret:([a-z0-9][a-z0-9_.-]*)\}"
 def secret(name: str) -> str:
     """Placeholder for a secret; resolved by the push engine, never written with its value."""
     return SECRET_FMT.format(name=name)
-
-
-def _ip(value: str) -> str:
-    return value.split("/")[0]
-
-
-@functools.lru_cache(maxsize=65536)
-def _prefixlen(value: str) -> int:
-    return ipaddress.IPv4Interface(value).network.prefixlen
-
-
-@functools.lru_cache(maxsize=65536)
-def _netmask(value: str) -> str:
-    return str(ipaddress.IPv4Interface(value).network.netmask)
-
-
-@functools.lru_cache(maxsize=65536)
-def _wildcard(value: str) -> str:
-    return str(ipaddress.IPv4Interface(value).network.hostmask)
-
-
-@functools.lru_cache(maxsize=65536)
-def _network(value: str) -> str:
-    return str(ipaddress.IPv4Interface(value).network.network_address)
-
-
-@functools.lru_cache(maxsize=65536)
-def _prefix(value: str) -> str:
-    return str(ipaddress.IPv4Interface(value).network)
-
-
-def _vrp_addr(prefix: str) -> str:
-    if prefix == "0.0.0.0/0":
-        return "any"
-    return f"{_network(prefix)} {'0' if _prefixlen(prefix) == 32 else _wildcard(prefix)}"
-
-
-def _vrp_ports(kind: str, lo: int | None, hi: int | None) -> str:
-    if lo is None:
-        return ""
-    hi = lo if hi is None else hi
-    return f" {kind}-port eq {lo}" if hi == lo else f" {kind}-port range {lo} {hi}"
-
-
-def vrp_acl_match(r: AclRule) -> str:
-    """Protocol, addresses and ports of a Huawei VRP / H3C Comware advanced ACL rule (the same words on
-    both). A filter rather than a macro: a county has ~14,000 ACL lines and Jinja macro calls were half of
-    the rendering time."""
-    l4 = r.protocol in ("tcp", "udp")
-    src = _vrp_ports("source", r.source_port_min, r.source_port_max) if l4 else ""
-    dst = _vrp_ports("destination", r.port_min, r.port_max) if l4 else ""
-    return f"{r.protocol} source {_vrp_addr(r.source)}{src} destination {_vrp_addr(r.destination)}{dst}"
 
 
 @functools.cache
@@ -94,8 +42,7 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
         auto_reload=False,  # templates are loaded once per process; no stat() of every file per device
         autoescape=False,
     )
-    env.filters.update(ip=_ip, prefixlen=_prefixlen, netmask=_netmask, wildcard=_wildcard, network=_network,
-                       prefix=_prefix, vrp_acl_match=vrp_acl_match)
+    env.filters.update(FILTERS)
     env.globals.update(secret=secret)
     return env
 

@@ -14,6 +14,7 @@ from ttp import ttp
 
 from countynet.intent.models import DeviceIntent
 from countynet.render.roundtrip import Facts, IfFacts
+from countynet.topology.ranges import expand_ints
 
 TEMPLATE = """
 <group name="hostname">
@@ -71,18 +72,6 @@ def as_list(value: Any) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else [value]
 
 
-def vlan_list(text: str) -> set[int]:
-    """'10,20,30-32' -> {10, 20, 30, 31, 32}; 'none' -> set()."""
-    out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part or part == "none":
-            continue
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
-
-
 def run_ttp(text: str, template: str) -> dict[str, Any]:
     """Parse `text` with a one-input TTP template; {} for an empty text."""
     if not text.strip():
@@ -108,7 +97,7 @@ def parse_text(text: str) -> Facts:
         else:
             itf.access_vlan = blk.get("access_vlan")
             if "trunk_vlans" in blk:
-                itf.trunk_vlans = vlan_list(blk["trunk_vlans"])
+                itf.trunk_vlans = expand_ints(blk["trunk_vlans"])
         facts.interfaces[blk["name"]] = itf
         if "ospf_area" in blk:
             facts.ospf_interfaces[blk["name"]] = str(ipaddress.IPv4Address(

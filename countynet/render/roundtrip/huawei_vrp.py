@@ -17,6 +17,7 @@ from ttp import ttp
 
 from countynet.intent.models import DeviceIntent
 from countynet.render.roundtrip import Facts, IfFacts
+from countynet.topology.ranges import expand_ints
 
 
 def ttp_bgp_and_acls(acl_header: str) -> str:
@@ -105,22 +106,6 @@ def run_ttp(text: str, template: str) -> dict[str, Any]:
     return result[0] if isinstance(result, list) and result else (result or {})
 
 
-def expand_vlans(spec: str) -> set[int]:
-    """"10 20 99 to 101" -> {10, 20, 99, 100, 101}."""
-    out: set[int] = set()
-    words = spec.split()
-    i = 0
-    while i < len(words):
-        lo = int(words[i])
-        if i + 2 < len(words) and words[i + 1] == "to":
-            out.update(range(lo, int(words[i + 2]) + 1))
-            i += 3
-        else:
-            out.add(lo)
-            i += 1
-    return out
-
-
 def prefix(addr: str, mask: str) -> ipaddress.IPv4Network:
     """Network from an address and a dotted netmask or a length (VRP and Comware accept both).
 
@@ -172,7 +157,7 @@ def build_facts(raw: dict[str, Any], lag_name: Callable[[str], str]) -> Facts:
     host = as_list(raw.get("hostname"))
     f.hostname = host[0]["hostname"] if host else ""
     for b in as_list(raw.get("vlan_batch")):
-        f.vlans |= expand_vlans(b["spec"])
+        f.vlans |= expand_ints(b["spec"])
     for v in as_list(raw.get("vlan")):
         f.vlans.add(int(v["id"]))
     for i in as_list(raw.get("interfaces")):
@@ -182,7 +167,7 @@ def build_facts(raw: dict[str, Any], lag_name: Callable[[str], str]) -> Facts:
         if "access_vlan" in i:
             itf.access_vlan = int(i["access_vlan"])
         if "trunk" in i:
-            itf.trunk_vlans = expand_vlans(i["trunk"])
+            itf.trunk_vlans = expand_ints(i["trunk"])
         if "lag_id" in i:
             itf.lag = lag_name(i["lag_id"])
         f.interfaces[i["name"]] = itf
