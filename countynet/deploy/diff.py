@@ -1,7 +1,8 @@
 """Running -> intended remediation, with hier_config (v3) for network OS and per-file diffs for Linux.
 
-hier_config's Cisco IOS driver serves IOS/IOS-XE; its Huawei VRP driver (`undo` negation, `quit` sectional
-exit) serves VRP5/VRP8, and H3C Comware uses the HP Comware5 driver (also `undo`) with `quit` exits.
+Each platform flavour names its hier_config driver and sectional exit word (countynet/platforms): Cisco IOS
+serves IOS/IOS-XE; Huawei VRP (`undo` negation, `quit` sectional exit) serves VRP5/VRP8, and H3C Comware
+uses the HP Comware5 driver (also `undo`) with `quit` exits.
 Lines holding a `${secret:..}` placeholder are "set once": when the running config already has the same
 setting (same text before the secret - devices show a hash, not the value) the line is taken as equal,
 so a deploy stays idempotent; a new setting is sent with the secret resolved at push time.
@@ -17,18 +18,9 @@ from dataclasses import dataclass, field
 from hier_config import HConfig, Platform, WorkflowRemediation, get_hconfig
 from hier_config.child import HConfigChild
 
+from countynet import platforms
 from countynet.deploy.scrub import scrubbed_prefix
 
-HIER_PLATFORM = {
-    "huawei": Platform.HUAWEI_VRP,
-    "huawei_vrp": Platform.HUAWEI_VRP,
-    "huawei_vrpv8": Platform.HUAWEI_VRP,
-    "hp_comware": Platform.HP_COMWARE5,
-    "h3c_comware": Platform.HP_COMWARE5,
-    "cisco_ios": Platform.CISCO_IOS,
-    "cisco_xe": Platform.CISCO_IOS,
-}
-EXIT = {Platform.HUAWEI_VRP: "quit", Platform.HP_COMWARE5: "quit", Platform.CISCO_IOS: "exit"}
 _SECRET_RX = re.compile(r"\$\{secret:[a-z0-9][a-z0-9_.-]*\}")
 # lines a device prints that are not configuration
 _NOISE_RX = re.compile(
@@ -91,19 +83,28 @@ class Remediation:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+def hier_platform(device_type: str) -> tuple[Platform, str]:
+    """hier_config's platform and the section exit word for a flavour name or Netmiko device_type; ValueError
+    for a platform whose configuration is files, not CLI (Linux), or an unknown one."""
+    fl = platforms.lookup(device_type)
+    if fl.tools.hier_config is None or fl.deploy.exit is None:
+        raise ValueError(f"{device_type!r} ({fl.name}) is configured with files, not a CLI: use file_diff")
+    return Platform[fl.tools.hier_config], fl.deploy.exit
+
+
 def remediation(device_type: str, running: str, intended: str, *, from_backup: bool = False) -> Remediation:
     """Commands that turn `running` into `intended` on a network OS (`intended` may hold placeholders).
 
     With `from_backup` the target is a scrubbed backup: its scrubbed lines keep the running values.
     """
-    platform = HIER_PLATFORM[device_type]
+    platform, exit_word = hier_platform(device_type)
     run = get_hconfig(platform, normalise(running))
     want = get_hconfig(platform, normalise(intended))
     _pin(run, want, None if from_backup else _SECRET_RX)
     wf = WorkflowRemediation(run, want)
     rem = wf.remediation_config
-    commands = _with_exits(rem, EXIT[platform])
-    rollback = _with_exits(wf.rollback_config, EXIT[platform])
+    commands = _with_exits(rem, exit_word)
+    rollback = _with_exits(wf.rollback_config, exit_word)
     lines = [("  " * (c.depth() - 1)) + c.text for c in rem.all_children_sorted()]
     added = sum(1 for c in rem.all_children() if not c.text.startswith(("undo ", "no ")) and c.is_leaf)
     removed = sum(1 for c in rem.all_children() if c.text.startswith(("undo ", "no ")))

@@ -22,9 +22,6 @@ from countynet.topology.models import Hardware
 from countynet.topology.policy_models import parse_port
 from countynet.topology.ranges import expand_ports
 
-TUNNEL_NAME = {"huawei_vrp": "Tunnel0/0/{n}", "h3c_comware": "Tunnel{n}", "cisco_ios": "Tunnel{n}",
-               "linux": "vti{n}"}
-PRIVILEGE = {"admin": 15, "operator": 3, "auditor": 1}
 
 
 def area_id(n: int) -> str:
@@ -304,7 +301,7 @@ class Builder:
                                                 peer=I.Peer(host=other.name, interface=theirs or "?"), link=lp.id))
                 elif lp.type == "lag":
                     n = int(self.lags.result[d.name][lp.id])
-                    lag = d.hw.lag_name.format(n=n) if d.hw.lag_name else f"bond{n}"
+                    lag = (d.hw.lag_name or d.hw.spec.interfaces.lag).format(n=n)
                     for v in lp.vlans:
                         d.vlans.setdefault(v, self._vlan_name(v))
                     d.ifaces.append(I.Interface(name=lag, kind="lag", lag_id=n, vlans=lp.vlans,
@@ -329,7 +326,7 @@ class Builder:
     def _loopback(self, d: Dev) -> str | None:
         lo = self.addr.result.get("loopback", {}).get(d.name)
         if lo:
-            d.ifaces.insert(0, I.Interface(name=d.hw.loopback_name, kind="loopback", address=lo,
+            d.ifaces.insert(0, I.Interface(name=d.hw.loopback_name or d.hw.spec.interfaces.loopback, kind="loopback", address=lo,
                                            description="router id and management", zone="device-mgmt",
                                            ospf=I.OspfIf(area=self._home_area(d), passive=True)))
         return lo
@@ -480,7 +477,7 @@ class Builder:
                                     description="broadband (ISP)", link=f"broadband:{key}"))
         d.statics.append(I.StaticRoute(prefix="0.0.0.0/0", next_hop=ip(host(bb, 1)),
                                        description="default to the broadband ISP"))
-        tname = TUNNEL_NAME[d.hw.platform].format(n=1)
+        tname = d.hw.spec.interfaces.tunnel.format(n=1)
         vpn = self.t.county.vpn
         psk = f"{vpn.psk_secret_prefix}-{tw.id}-{v.id}"
         lan = self.a("village_lan", key)
@@ -533,7 +530,7 @@ class Builder:
             ip(next((i.address for i in d.ifaces if i.address), "0.0.0.0/32"))
         mgmt = I.Management(
             address=address, source_interface=src_if, allowed_sources=[mz],
-            users=[I.User(name=u.name, role=u.role, privilege=PRIVILEGE[u.role], secret=u.secret)
+            users=[I.User(name=u.name, role=u.role, privilege=d.hw.spec.privilege[u.role], secret=u.secret)
                    for u in m.users],
             ntp_servers=srv(m.ntp_servers), syslog_servers=srv(m.syslog_servers),
             snmp_managers=srv(m.snmp_managers),
@@ -561,8 +558,8 @@ class Builder:
                                         for proto, lo_, hi in map(parse_port, t.policy.services[svc].ports)])
         nat = self._nat(d) if d.role == "firewall" else None
         return I.DeviceIntent(
-            hostname=d.name, fqdn=f"{d.name}.{t.county.county.domain}", role=d.role, platform=d.hw.platform,
-            os=d.hw.os, vendor=d.hw.vendor, model=d.hw_name, site=d.site, site_name=self._site_name(d),
+            hostname=d.name, fqdn=f"{d.name}.{t.county.county.domain}", role=d.role, platform=d.hw.spec.family,
+            flavour=d.hw.flavour, os=d.hw.spec.os, vendor=d.hw.vendor, model=d.hw_name, site=d.site, site_name=self._site_name(d),
             township=d.township, unit=d.unit,
             wave=d.wave, loopback=lo, interfaces=d.ifaces,
             vlans=[I.Vlan(id=k, name=v) for k, v in sorted(d.vlans.items())], routing=routing, vpn=vpn,

@@ -2,14 +2,18 @@
 
 Templates, inventories, Batfish snapshots, the lab and the push engine all read these models and nothing
 else; none of them goes back to the raw topology. Interface names are the device's own (they come from
-the hardware catalog), everything else is vendor-neutral.
+the hardware catalog and the platform flavour), everything else is vendor-neutral. `flavour` names the
+device's platform flavour in :mod:`countynet.platforms`; `platform` is its template family. A rendering
+of the intent in another family (the lab's Linux rendering, Batfish's Cisco one) changes `platform` only.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from countynet import platforms
 
 
 class M(BaseModel):
@@ -231,7 +235,8 @@ class DeviceIntent(M):
     hostname: str
     fqdn: str
     role: str
-    platform: Literal["huawei_vrp", "h3c_comware", "cisco_ios", "linux"]
+    platform: str = Field(description="template family (platform registry), e.g. huawei_vrp")
+    flavour: str = Field(description="platform flavour (platform registry), e.g. huawei_vrp8_ce")
     os: str
     vendor: str
     model: str
@@ -250,6 +255,27 @@ class DeviceIntent(M):
     management: Management
     server: Server | None = None
     filters: list[Filter] = Field(default_factory=list, description="compiled ACLs (security policy)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flavour_of_old_intents(cls, data: Any) -> Any:
+        """An intent written without a flavour (hand-written, or from a build before flavours) gets the most
+        general flavour of its platform and os."""
+        if isinstance(data, dict) and "flavour" not in data and "platform" in data and "os" in data:
+            return {**data, "flavour": platforms.for_platform(data["platform"], data["os"]).name}
+        return data
+
+    @field_validator("platform")
+    @classmethod
+    def _known_family(cls, v: str) -> str:
+        if v not in platforms.families():
+            raise platforms.UnknownFlavour(v, platforms.families(), what="platform family")
+        return v
+
+    @field_validator("flavour")
+    @classmethod
+    def _known_flavour(cls, v: str) -> str:
+        return platforms.flavour(v).name
 
     def interface(self, name: str) -> Interface:
         for i in self.interfaces:

@@ -1,11 +1,12 @@
 """Rendering: per-device intent -> configuration files, with plain Jinja2.
 
-Templates live in `templates/<feature>/<platform>.j2` and are loaded once per process. The capability
-matrix (`templates/capabilities.yaml`) says which features each platform renders and which files a device
-of that platform produces; asking for a feature a platform lacks is a build error naming device, feature
-and platform. StrictUndefined turns any missing intent field into an error, never an empty line.
-Secrets are never rendered: templates call `secret('name')`, which writes a placeholder the push engine
-resolves on the way to the device.
+Templates live in `templates/<feature>/<family>.j2` and are loaded once per process. Each platform flavour's
+capabilities (:mod:`countynet.platforms`) say which features its templates render and which files a device
+of that flavour produces; asking for a feature a flavour lacks is a build error naming device, feature and
+flavour. Where flavours of one family differ, templates read the flavour's command forms (`cmd`).
+StrictUndefined turns any missing intent field into an error, never an empty line. Secrets are never
+rendered: templates call `secret('name')`, which writes a placeholder the push engine resolves on the way
+to the device. Address math, ranges and ACL matches are Python filters (:mod:`countynet.render.filters`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import yaml
 
+from countynet import platforms
 from countynet.errors import Diagnostic, TopologyError
 from countynet.intent.models import DeviceIntent
 from countynet.render.filters import FILTERS
@@ -50,13 +51,26 @@ def environment(root: Path = TEMPLATES) -> jinja2.Environment:
 @dataclass(frozen=True)
 class PlatformSpec:
     features: frozenset[str]
-    files: dict[str, list[str]]  # output file name -> templates (feature names) concatenated in order
+    files: dict[str, tuple[str, ...]]  # output file name -> templates (feature names) concatenated in order
+
+
+def render_flavour(d: DeviceIntent) -> platforms.Flavour:
+    """The flavour whose templates, capabilities and command forms render `d`: its own, or - for a rendering
+    of the intent in another family (the lab's Linux rendering, Batfish's Cisco one change only `platform`)
+    - that family's most general flavour."""
+    own = platforms.flavour(d.flavour)
+    return own if own.family == d.platform else platforms.family_flavour(d.platform)
 
 
 @functools.cache
-def capabilities(root: Path = TEMPLATES) -> dict[str, PlatformSpec]:
-    data = yaml.safe_load((root / "capabilities.yaml").read_text(encoding="utf-8"))
-    return {p: PlatformSpec(frozenset(v["features"]), dict(v["files"])) for p, v in data.items()}
+def capabilities() -> dict[str, PlatformSpec]:
+    """Per template family, what its most general flavour renders (for callers that render a whole family,
+    like the lab's Linux rendering of every device); a device's own are `render_flavour(d).capabilities`."""
+    out = {}
+    for family in sorted(platforms.families()):
+        caps = platforms.family_flavour(family).capabilities
+        out[family] = PlatformSpec(caps.features, dict(caps.files))
+    return out
 
 
 def required_features(d: DeviceIntent) -> set[str]:
@@ -92,34 +106,33 @@ def required_features(d: DeviceIntent) -> set[str]:
     return need
 
 
-def check_capabilities(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> list[Diagnostic]:
-    caps = capabilities(root)
+def check_capabilities(intents: dict[str, DeviceIntent]) -> list[Diagnostic]:
+    """A device needing a feature its flavour's templates do not render is an error naming all three."""
     out = []
     for host, d in intents.items():
-        spec = caps.get(d.platform)
-        if spec is None:
-            out.append(Diagnostic("templates/capabilities.yaml", 0, 0, host,
-                                  f"no templates for platform {d.platform!r}", "add the platform's templates"))
-            continue
-        for feature in sorted(required_features(d) - spec.features):
-            out.append(Diagnostic("templates/capabilities.yaml", 0, 0, host,
-                                  f"device {host} needs feature {feature!r}, which platform {d.platform!r} "
+        fl = render_flavour(d)
+        where = f"countynet/platforms/{fl.name}.yaml"
+        for feature in sorted(required_features(d) - fl.capabilities.features):
+            out.append(Diagnostic(where, 0, 0, host,
+                                  f"device {host} needs feature {feature!r}, which platform flavour {fl.name!r} "
                                   "does not render",
-                                  f"choose another platform for {host}, or add {feature} to {d.platform}'s "
-                                  "templates and capabilities"))
+                                  f"choose another flavour (hardware) for {host}, or add {feature} to the "
+                                  f"{fl.family} templates and to the capabilities of {fl.name}"))
     return out
 
 
 def render_device(d: DeviceIntent, root: Path = TEMPLATES) -> dict[str, str]:
-    """All files of one device: name -> text. Deterministic for the same intent."""
+    """All files of one device: name -> text. Deterministic for the same intent.
+
+    Templates see the intent as `d`, the platform flavour as `f` and its command forms as `cmd`."""
     env = environment(root)
-    spec = capabilities(root)[d.platform]
+    fl = render_flavour(d)
     out: dict[str, str] = {}
-    for fname, parts in spec.files.items():
+    for fname, parts in fl.capabilities.files.items():
         chunks = []
         for part in parts:
-            tpl = env.get_template(f"{part}/{d.platform}.j2" if "/" not in part else part)
-            chunks.append(tpl.render(d=d))
+            tpl = env.get_template(f"{part}/{fl.family}.j2" if "/" not in part else part)
+            chunks.append(tpl.render(d=d, f=fl, cmd=fl.commands))
         text = "".join(chunks)
         if text.strip():
             out[fname.format(hostname=d.hostname)] = text
@@ -127,7 +140,7 @@ def render_device(d: DeviceIntent, root: Path = TEMPLATES) -> dict[str, str]:
 
 
 def render_all(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> dict[str, dict[str, str]]:
-    diags = check_capabilities(intents, root)
+    diags = check_capabilities(intents)
     if diags:
         raise TopologyError("render", diags)
     out: dict[str, dict[str, str]] = {}

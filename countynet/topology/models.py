@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from countynet import platforms
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case name: a-z, 0-9, -")]
-Platform = Literal["huawei_vrp", "h3c_comware", "cisco_ios", "linux"]
-OsVersion = Literal["vrp5", "vrp8", "comware7", "ios", "iosxe", "debian12"]
 Source = Literal["sourced", "chosen", "placeholder"]
-
-PLATFORM_OS: dict[str, set[str]] = {
-    "huawei_vrp": {"vrp5", "vrp8"},
-    "h3c_comware": {"comware7"},
-    "cisco_ios": {"ios", "iosxe"},
-    "linux": {"debian12"},
-}
 
 
 class Strict(BaseModel):
@@ -179,25 +172,30 @@ class PortGroup(Strict):
     ports: list[str] = Field(min_length=1, description="names; 'GigabitEthernet0/0/{1..8}' expands to a range")
 
 
+def _flavour_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = sorted(platforms.flavours())  # editors complete the flavour names
+
+
 class Hardware(Strict):
-    platform: Platform
-    os: OsVersion
+    flavour: str = Field(description="platform flavour (countynet/platforms/<flavour>.yaml), e.g. huawei_vrp8_ce",
+                         json_schema_extra=_flavour_enum)
     vendor: str
     description: str = ""
     ports: dict[str, list[str]] = Field(description="port groups (uplink, downlink, lan, wan...) -> ports")
     kind: Literal["router", "switch", "firewall", "server"]
-    lag_name: str = Field("", description="aggregate interface name with {n}, e.g. Eth-Trunk{n}")
-    loopback_name: str = Field("LoopBack0", description="name of the loopback interface")
+    lag_name: str = Field("", description="aggregate interface name with {n}; empty: the flavour's (Eth-Trunk{n})")
+    loopback_name: str = Field("", description="name of the loopback interface; empty: the flavour's (LoopBack0)")
     vlan_if: str = Field("", description="SVI name with {n}, e.g. Vlanif{n}; empty if none")
 
-    @field_validator("os")
+    @field_validator("flavour")
     @classmethod
-    def _os_fits(cls, v: str, info: ValidationInfo) -> str:
-        platform = info.data.get("platform")
-        if platform and v not in PLATFORM_OS[platform]:
-            raise ValueError(f"os {v!r} does not run on platform {platform!r}; "
-                             f"choose one of {sorted(PLATFORM_OS[platform])}")
-        return v
+    def _known_flavour(cls, v: str) -> str:
+        return platforms.flavour(v).name  # an unknown or abstract name: did-you-mean and the list
+
+    @property
+    def spec(self) -> platforms.Flavour:
+        """The platform flavour this model runs."""
+        return platforms.flavour(self.flavour)
 
 
 class Kit(Strict):

@@ -1,8 +1,9 @@
 """Independent round-trip check: parse rendered configs back and compare them with the intent.
 
-Each platform module parses its own rendered files with TTP (an independent, well-kept parser) into
-:class:`Facts`; :func:`expected` derives the same facts from the intent; :func:`compare` lists every
-difference. A template that drops an address, a VLAN, a route or an ACL line is caught here.
+Each parser module (a platform flavour's `roundtrip` names it) parses its rendered files with TTP (an
+independent, well-kept parser) into :class:`Facts`; :func:`expected` derives the same facts from the
+intent; :func:`compare` lists every difference. A template that drops an address, a VLAN, a route or an
+ACL line is caught here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from countynet import platforms
 from countynet.intent.models import DeviceIntent
 
 
@@ -53,9 +55,16 @@ def expected(d: DeviceIntent) -> Facts:
     return f
 
 
-def parse(platform: str, files: dict[str, str], d: DeviceIntent) -> Facts:
-    """Parse one device's rendered files with the platform's TTP templates."""
-    mod = importlib.import_module(f"countynet.render.roundtrip.{platform}")
+def parsers() -> frozenset[str]:
+    """The round-trip parsers the platform flavours name (one module of this package each)."""
+    return frozenset(f.roundtrip for f in platforms.flavours().values())
+
+
+def parse(parser: str, files: dict[str, str], d: DeviceIntent) -> Facts:
+    """Parse one device's rendered files with the named parser (a flavour's `roundtrip`, e.g. huawei_vrp)."""
+    if parser not in parsers():
+        raise platforms.UnknownFlavour(parser, parsers(), what="round-trip parser")
+    mod = importlib.import_module(f"countynet.render.roundtrip.{parser}")
     return mod.parse(files, d)  # type: ignore[no-any-return,unused-ignore]
 
 
@@ -95,4 +104,7 @@ def compare(want: Facts, got: Facts) -> list[str]:
 
 
 def check_device(d: DeviceIntent, files: dict[str, str]) -> list[str]:
-    return compare(expected(d), parse(d.platform, files, d))
+    """Differences between the intent and its rendered files, parsed by the rendering flavour's parser."""
+    from countynet.render.engine import render_flavour
+
+    return compare(expected(d), parse(render_flavour(d).roundtrip, files, d))

@@ -38,7 +38,7 @@ def kit_fits(t: Topology, key: str, path: list[Any], kit: str | None, role: str)
     model = t.catalog.hardware.get(kits[kit].hardware)
     if model and model.kind not in ROLE_KINDS[role]:
         yield t.diag(key, path, f"kit {kit!r} is a {model.kind} ({kits[kit].hardware}, "
-                     f"{model.platform}); a {role} needs a {' or '.join(sorted(ROLE_KINDS[role]))}",
+                     f"{model.flavour}); a {role} needs a {' or '.join(sorted(ROLE_KINDS[role]))}",
                      "pick a kit whose hardware can play this role")
 
 
