@@ -1,4 +1,5 @@
-"""Extra build outputs beyond intent/configs/inventories (docs, Batfish snapshot), each from the intent."""
+"""Extra build outputs beyond intent/configs/inventories (docs, Batfish snapshot, kits, the policy data that
+verify and the lab read), each from the compiled build."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import TYPE_CHECKING
 from countynet.errors import TopologyError
 
 if TYPE_CHECKING:
-    from countynet.outputs.pipeline import BuildResult
+    from countynet.outputs.result import BuildResult
 
 
 def build_extras(result: BuildResult) -> dict[str, str]:
     from countynet.outputs.batfish_snapshot import snapshot_files
     from countynet.outputs.docs import device_docs
     from countynet.outputs.kits import bootstrap_files
+    from countynet.outputs.policy_data import policy_files
 
     out: dict[str, str] = {}
     out.update(device_docs(result.intents))
@@ -22,4 +24,5 @@ def build_extras(result: BuildResult) -> dict[str, str]:
     if problems:
         raise TopologyError("batfish snapshot", problems)
     out.update(files)
+    out.update(policy_files(result))
     return out

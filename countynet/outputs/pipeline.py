@@ -8,31 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from countynet.errors import Collector, Diagnostic
+from countynet.errors import Collector
 from countynet.fileio import StagedDir
-from countynet.intent.builder import build_intent
+from countynet.intent import build_intents
 from countynet.intent.models import DeviceIntent
 from countynet.ipam import lock as lockfile
-from countynet.topology.loader import Topology, load
+from countynet.outputs.result import BuildResult
+from countynet.topology.loader import load
 
-
-@dataclass
-class BuildResult:
-    topology: Topology
-    intents: dict[str, DeviceIntent]
-    lock: dict[str, Any]
-    old_lock: dict[str, Any]
-    configs: dict[str, dict[str, str]] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)  # other files: relative path -> text
-    internal: list[str] = field(default_factory=list)  # the county's own aggregates
-    warnings: list[Diagnostic] = field(default_factory=list)
+__all__ = ["BuildResult", "compile_topology", "gc_paused", "intent_yaml", "render", "write_build"]
 
 
 @contextlib.contextmanager
@@ -63,7 +51,7 @@ def _compile(root: Path) -> BuildResult:
         col = Collector("validate")
         col.extend(diags)
         col.raise_if_errors()
-    intents, new, internal = build_intent(topo, old)
+    intents, new, internal = build_intents(topo, old)
     from countynet.intent.policy.compile import apply_policy
 
     intents, _ = apply_policy(intents, topo.policy, internal)
@@ -84,19 +72,24 @@ def intent_yaml(d: DeviceIntent) -> str:
     return dump(d.model_dump(mode="json", exclude_defaults=True))
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def write_build(result: BuildResult, out: Path, write_lock: bool = True, inventory_dir: Path | None = None
                 ) -> dict[str, Any]:
     """Write build/ and inventory/ atomically, and the lock file; return the manifest.
 
-    The inventories are also kept at the top level (`inventory/`, beside `topology/`) so that Nornir and
-    Ansible users point at a stable, committed path and reviewers see inventory changes as diffs.
+    The build holds every device's intent and configs, the inventories, and the extras (docs, Batfish
+    snapshot, township kits, the policy data verify and the lab read); `manifest.json` lists each file's
+    sha256, each device's selection facts and the fingerprints of the topology it was built from (see
+    `countynet.outputs.manifest`). The inventories are also kept at the top level (`inventory/`, beside
+    `topology/`) so that Nornir and Ansible users point at a stable, committed path and reviewers see
+    inventory changes as diffs.
     """
-    from countynet.outputs.inventories import ansible_inventory, nornir_inventory
+    from countynet.outputs.inventories import NETMIKO_TYPE, ansible_inventory, nornir_inventory
+    from countynet.outputs.manifest import MANIFEST, make_manifest, manifest_text, source_fingerprints
 
+    if not result.extra:
+        from countynet.outputs.extras import build_extras
+
+        result.extra = build_extras(result)
     files: dict[str, str] = {}
     for host, d in result.intents.items():
         files[f"intent/{host}.yaml"] = intent_yaml(d)
@@ -106,20 +99,13 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
     files.update(nornir_inventory(result.intents))
     files.update(ansible_inventory(result.intents))
     files.update(result.extra)
-    hosts: dict[str, Any] = {}
-    for host, d in result.intents.items():
-        own = sorted(p for p in files if p.startswith((f"intent/{host}.yaml", f"configs/{host}/")))
-        hosts[host] = {"role": d.role, "platform": d.platform, "os": d.os, "model": d.model,
-                       "township": d.township, "unit": d.unit, "site": d.site, "wave": d.wave,
-                       "management": d.management.address,
-                       "files": {p: sha256(files[p]) for p in own}}
-    manifest = {
-        "county": result.topology.county.county.name,
-        "devices": len(result.intents),
-        "hosts": hosts,
-        "files": {p: sha256(t) for p, t in sorted(files.items()) if not p.startswith(("intent/", "configs/"))},
-    }
-    files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    hosts = {host: {"role": d.role, "platform": d.platform, "os": d.os, "model": d.model,
+                    "township": d.township, "unit": d.unit, "site": d.site, "wave": d.wave,
+                    "management": d.management.address, "device_type": NETMIKO_TYPE[(d.platform, d.os)]}
+             for host, d in result.intents.items()}
+    sources = source_fingerprints(result.topology.root, lockfile.dump(result.lock))
+    manifest = make_manifest(result.topology.county.county.name, files, hosts, sources)
+    files[MANIFEST] = manifest_text(manifest)
     inv_dir = inventory_dir or result.topology.root.parent / "inventory"
     with StagedDir(out) as stage, StagedDir(inv_dir) as inv:
         for rel, text in files.items():
