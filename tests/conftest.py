@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled topology, copies of it to edit, and skip helpers with printed reasons."""
+"""Shared fixtures: the bundled topology (compiled, and built into a build directory), copies of it to edit,
+and skip helpers with printed reasons."""
 
 from __future__ import annotations
 
@@ -20,6 +21,21 @@ def bundled():
     from countynet.outputs.pipeline import compile_topology
 
     return compile_topology(TOPOLOGY)
+
+
+def build_topology(topology: Path, out: Path) -> Path:
+    """Build a topology into `out` the way `countynet build` does (the lock and inventory/ are left alone);
+    returns `out`. verify, the lab and deploy read such a build directory."""
+    from countynet.cli.common import build_into
+
+    build_into(topology, out, write_lock=False, inventory_dir=out.parent / f"{out.name}-inventory")
+    return out
+
+
+@pytest.fixture(scope="session")
+def bundled_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled Yongxin topology built once into a temporary build directory."""
+    return build_topology(TOPOLOGY, tmp_path_factory.mktemp("bundled") / "build")
 
 
 @pytest.fixture()

@@ -138,13 +138,13 @@ def test_session_mappings() -> None:
 def test_reachability_and_filter_line_mapping() -> None:
     ok = pd.DataFrame([{"Flow": "f", "Traces": [Trace("DENIED_IN", []), Trace("ACCEPTED", [])], "TraceCount": 2}])
     denied = pd.DataFrame([{"Flow": "f", "Traces": [Trace("DENIED_OUT", [])], "TraceCount": 1}])
-    assert bf.reachability_observed(ok) == "allow"
-    assert bf.reachability_observed(denied) == "deny"
-    assert bf.reachability_observed(pd.DataFrame(columns=["Flow", "Traces", "TraceCount"])) == "deny"
+    assert bf.reachability_observed(ok) == "allowed"
+    assert bf.reachability_observed(denied) == "denied"
+    assert bf.reachability_observed(pd.DataFrame(columns=["Flow", "Traces", "TraceCount"])) == "denied"
     flr = pd.DataFrame([{"Sources": ["yx-core-1: CN-FROM-DMZ-1"], "Unreachable_Line": "permit tcp any any",
                          "Unreachable_Line_Action": "PERMIT", "Blocking_Lines": ["permit ip any any"],
                          "Different_Action": False, "Reason": "BLOCKING_LINES", "Additional_Info": None}])
-    assert bf.filter_line_findings(flr)[0].check == "unreachable-line"
+    assert bf.filter_line_findings(flr)[0].kind == "unreachable-line"
     diff = pd.DataFrame([{"Flow": "start=a [10.0.0.1->10.0.0.2 TCP 443]",
                           "Snapshot_Traces": [Trace("DENIED_IN", [])], "Snapshot_TraceCount": 1,
                           "Reference_Traces": [Trace("ACCEPTED", [])], "Reference_TraceCount": 1}])
@@ -160,23 +160,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def test_start_locations_from_the_build(bundled_build: Path) -> None:
+    """Every flow of the build's matrix gets a Batfish start location from the build's zones and intents."""
+    from countynet.outputs.build_reader import BuildReader
+
+    b = BuildReader(bundled_build)
+    zm, intents = b.zone_map(), b.intents()
+    starts = {f.key(): bf.start_location(f, zm, intents) for f in b.flows()}
+    assert starts and all(s for s in starts.values())
+    assert any(s.startswith("@enter(yx-fw-") for s in starts.values())  # the internet comes in at a firewall
+    assert bf.snapshot_dir(b) == bundled_build / "batfish"
+    assert (bundled_build / "batfish" / "batfish" / "isp_config.json").is_file()
+
+
 def test_no_server_is_exit_2_with_how_to_start_one(tmp_path: Path) -> None:
     env = dict(os.environ, BATFISH_PORT=str(_free_port()))
     env.pop("BATFISH_HOST", None)
-    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--batfish", "127.0.0.1",
-                           "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "--batfish", "127.0.0.1",
+                           "--build", str(tmp_path / "no-build"), "--reports", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 2
     assert "no Batfish server answered" in proc.stderr and "docker run" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.batfish
-def test_against_a_real_batfish_server(tmp_path: Path) -> None:
+def test_against_a_real_batfish_server(tmp_path: Path, bundled_build: Path) -> None:
     host = os.environ.get("BATFISH_HOST")
     if not host:
         pytest.skip("BATFISH_HOST is not set: no Batfish server here (it needs Docker); CI for the centre sets it")
-    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--batfish", host,
-                           "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "--batfish", host, "--build",
+                           str(bundled_build), "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=3600)
     data = json.loads((tmp_path / "verify-batfish.json").read_text(encoding="utf-8"))
     assert proc.returncode in (0, 1), proc.stderr
     assert data["summary"]["flows"] > 100

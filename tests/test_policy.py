@@ -1,9 +1,11 @@
-"""Security policy: compiled filters enforce the policy, and verify --offline catches every deviation."""
+"""Security policy: compiled filters enforce the policy, and verify --offline catches every deviation.
+
+The offline check reads a build directory (intents, `policy/zones.json`, `policy/flows.json`), so every
+test here builds first, the way `countynet build` does, and checks that build."""
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import subprocess
 import sys
@@ -13,25 +15,26 @@ import pytest
 
 from countynet.intent.models import AclRule
 from countynet.intent.policy.compile import active_rules
-from countynet.intent.policy.matrix import probe_matrix
-from countynet.intent.policy.zones import zone_map
+from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.pipeline import compile_topology
 from countynet.verify.evaluator import verify
-from tests.conftest import ROOT, edit
+from countynet.verify.offline_run import run_offline
+from tests.conftest import ROOT, build_topology, edit
 
 
-def zones(result):
-    return zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
+@pytest.fixture(scope="module")
+def built(bundled_build: Path) -> BuildReader:
+    return BuildReader(bundled_build)
 
 
-def test_bundled_network_matches_policy(bundled) -> None:
-    rep = verify(bundled.intents, zones(bundled), probe_matrix(bundled))
+def test_bundled_network_matches_policy(built: BuildReader) -> None:
+    rep = run_offline(built)
     assert rep.ok, [f.message for f in rep.findings]
-    observed = {v.flow.rule for v in rep.verdicts if v.observed == "allow"}
+    observed = {v.flow.rule for v in rep.verdicts if v.observed == "allowed"}
     for rule in ("lans-to-business-systems", "internet-to-published", "management-to-devices",
                  "units-to-superiors", "lans-to-portal"):
         assert rule in observed
-    denied = {(v.flow.src_zone, v.flow.dst_zone) for v in rep.verdicts if v.observed == "deny"}
+    denied = {(v.flow.src_zone, v.flow.dst_zone) for v in rep.verdicts if v.observed == "denied"}
     # all exchange goes through the centre: LANs never reach each other; the internet never reaches inside
     assert ("village-lan", "township-lan") in denied and ("township-lan", "unit-lan") in denied
     assert ("internet", "servers") in denied and ("internet", "management") in denied
@@ -56,66 +59,68 @@ def test_every_lan_gateway_has_a_filter_ending_in_deny(bundled) -> None:
                     "deny", "ip", "0.0.0.0/0", "0.0.0.0/0")
 
 
-def _drop_line(result, host: str, remark: str) -> None:
-    d = result.intents[host]
+def _drop_line(intents: dict, host: str, remark: str) -> None:
+    d = intents[host]
     filters = []
     for f in d.filters:
         filters.append(f.model_copy(update={"rules": [r for r in f.rules if r.remark != remark]}))
-    result.intents[host] = d.model_copy(update={"filters": filters})
+    intents[host] = d.model_copy(update={"filters": filters})
 
 
-def test_removed_allow_is_reported(bundled) -> None:
-    flows = probe_matrix(bundled)
+def test_removed_allow_is_reported(built: BuildReader) -> None:
+    flows = built.flows()
     flow = next(f for f in flows if f.rule == "lans-to-business-systems" and f.src_zone == "village-lan")
-    broken = type(bundled)(**{**bundled.__dict__, "intents": dict(bundled.intents)})
-    _drop_line(broken, flow.src_device, "lans-to-business-systems")
-    rep = verify(broken.intents, zones(broken), flows)
+    intents = dict(built.intents())
+    _drop_line(intents, flow.src_device, "lans-to-business-systems")
+    rep = verify(intents, built.zone_map(), flows)
     missing = [f for f in rep.findings if f.kind == "missing-allow"]
     assert missing and all(f.flow and f.flow.rule == "lans-to-business-systems" for f in missing)
     assert any(f.flow and f.flow.src_device == flow.src_device for f in missing)
+    assert all(v.status == "mismatch" for v in rep.verdicts if v.flow in {f.flow for f in missing})
 
 
-def test_over_broad_line_is_reported_as_extra_allow_and_shadowing(bundled) -> None:
-    host = next(h for h, d in bundled.intents.items() if d.role == "township_switch")
-    d = bundled.intents[host]
+def test_over_broad_line_is_reported_as_extra_allow_and_shadowing(built: BuildReader) -> None:
+    intents = dict(built.intents())
+    host = next(h for h, d in intents.items() if d.role == "township_switch")
+    d = intents[host]
     f = d.filters[0]
     broad = AclRule(seq=1, action="permit", protocol="ip", source="0.0.0.0/0", destination="0.0.0.0/0",
                     remark="hand-added shortcut")
-    intents = dict(bundled.intents)
     intents[host] = d.model_copy(update={"filters": [f.model_copy(update={"rules": [broad, *f.rules]}),
                                                      *d.filters[1:]]})
-    rep = verify(intents, zones(bundled), probe_matrix(bundled))
+    rep = verify(intents, built.zone_map(), built.flows())
     extra = [x for x in rep.findings if x.kind == "extra-allow"]
     assert extra and all(x.flow and host in (x.flow.src_device, x.flow.dst_device) for x in extra), [
         x.message for x in extra if x.flow and host not in (x.flow.src_device, x.flow.dst_device)]
-    shadow = [x for x in rep.findings if x.kind == "shadowed-line" and x.device == host]
+    shadow = [x for x in rep.findings if x.kind == "shadowed-line" and x.subject == host]
     assert len(shadow) == len(f.rules)  # every original line, the final deny included, is now dead
 
 
-def test_shadowed_line_is_reported(bundled) -> None:
+def test_shadowed_line_is_reported(built: BuildReader) -> None:
     host = "yx-core-1"
-    d = bundled.intents[host]
+    intents = dict(built.intents())
+    d = intents[host]
     f = d.filters[0]
     dup = f.rules[2].model_copy(update={"seq": f.rules[-1].seq + 5, "remark": "copy"})
     rules = [*f.rules[:-1], dup, f.rules[-1]]
-    intents = dict(bundled.intents)
     intents[host] = d.model_copy(update={"filters": [f.model_copy(update={"rules": rules}), *d.filters[1:]]})
-    rep = verify(intents, zones(bundled), [])
+    rep = verify(intents, built.zone_map(), [])
     shadow = [x for x in rep.findings if x.kind == "shadowed-line"]
     assert len(shadow) == 1 and shadow[0].seq == dup.seq and f.name in shadow[0].message
 
 
-def test_policy_rule_removed_from_yaml_denies_its_flows(topo_copy: Path) -> None:
+def test_policy_rule_removed_from_yaml_denies_its_flows(topo_copy: Path, tmp_path: Path) -> None:
     text = (topo_copy / "policy.yaml").read_text(encoding="utf-8")
     start = text.index("  - name: lans-to-mail")
     end = text.index("  - name: lans-to-portal")
     (topo_copy / "policy.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
-    r = compile_topology(topo_copy)
-    rep = verify(r.intents, zones(r), probe_matrix(r))
+    b = BuildReader(build_topology(topo_copy, tmp_path / "build"))
+    rep = run_offline(b)
     assert rep.ok
-    mail = r.intents["yx-mail-1"].interfaces[0].address.split("/")[0]
-    village = next(h for h, d in r.intents.items() if d.role == "village_cpe")
-    lines = [x for f in r.intents[village].filters for x in f.rules if x.destination == f"{mail}/32"
+    assert not [f for f in b.flows() if f.rule == "lans-to-mail"]
+    mail = b.intent("yx-mail-1").interfaces[0].address.split("/")[0]
+    village = next(h for h, f in b.hosts.items() if f["role"] == "village_cpe")
+    lines = [x for f in b.intent(village).filters for x in f.rules if x.destination == f"{mail}/32"
              and x.port_min == 993]
     assert not lines
 
@@ -133,13 +138,17 @@ def test_expired_rule_warns_then_drops(topo_copy: Path) -> None:
                                                                                                         day=5))}
 
 
-def test_verify_offline_cli_writes_reports(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "topology", "--offline", "--reports",
-                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def test_verify_offline_cli_writes_reports(tmp_path: Path, bundled_build: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "countynet", "verify", "--offline", "--build", str(bundled_build),
+                           "--reports", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((tmp_path / "verify-offline.json").read_text(encoding="utf-8"))
-    assert data["result"] == "clean" and data["summary"]["flows checked"] > 100
-    assert "| kind | device | message |" in (tmp_path / "verify-offline.md").read_text(encoding="utf-8")
+    assert data["result"] == "clean" and data["checker"] == "offline" and data["summary"]["flows"] > 100
+    assert data["summary"]["ok"] == data["summary"]["flows"] and data["summary"]["mismatch"] == 0
+    assert {f["status"] for f in data["flows"]} == {"ok"}
+    assert {f["observed"] for f in data["flows"]} == {"allowed", "denied"}
+    md = (tmp_path / "verify-offline.md").read_text(encoding="utf-8")
+    assert "| kind | subject | message |" in md and "| status | rule | flow |" in md
 
 
 @pytest.mark.parametrize("bad", ["zone", "service"])
@@ -167,20 +176,21 @@ SCOPED_RULE = """  - name: township-cameras-to-police
 """
 
 
-def test_scoped_rule_opens_only_its_unit_and_the_diff_says_so(topo_copy: Path, bundled) -> None:
+def test_scoped_rule_opens_only_its_unit_and_the_diff_says_so(topo_copy: Path, tmp_path: Path,
+                                                                built: BuildReader) -> None:
     from countynet.verify.offline_run import offline_diff
 
     edit(topo_copy / "policy.yaml", "  - name: monitoring-ping\n", SCOPED_RULE)
-    r = compile_topology(topo_copy)
-    rep = verify(r.intents, zones(r), probe_matrix(r))
+    b = BuildReader(build_topology(topo_copy, tmp_path / "build"))
+    rep = run_offline(b)
     assert rep.ok, [f.message for f in rep.findings]
     fates = {(v.flow.rule, v.flow.dst_device): v.observed for v in rep.verdicts}
-    assert fates[("township-cameras-to-police", "yx-u-police")] == "allow"
-    assert any(rule == "township-cameras-to-police:out-of-scope" and fate == "deny"
+    assert fates[("township-cameras-to-police", "yx-u-police")] == "allowed"
+    assert any(rule == "township-cameras-to-police:out-of-scope" and fate == "denied"
                for (rule, _dst), fate in fates.items())
-    changes = offline_diff(r, bundled)
+    changes = offline_diff(b, built)
     assert [(c["rule"], c["before"], c["after"]) for c in changes] == [
-        ("township-cameras-to-police", "deny", "allow")]
+        ("township-cameras-to-police", "denied", "allowed")]
 
 
 def test_filled_lines_equal_validated_models(bundled) -> None:

@@ -15,28 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from countynet.cli.common import build_into, err, fail, fail_unsafe, out
 from countynet.errors import TopologyError
+
+__all__ = ["app", "build_into", "err", "fail", "main", "mount", "out"]
 
 app = typer.Typer(help="countynet: the Yongxin e-government network as code.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-# Wide output when piped (logs, CI): tables must not truncate addresses and interface names.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 220)
-
 DirArg = Annotated[Path, typer.Argument(help="topology directory")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def fail(exc: TopologyError, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"ok": False, "phase": exc.phase,
-                          "errors": [d.as_dict() for d in exc.diagnostics]}, ensure_ascii=False, indent=1))
-    else:
-        err.print(exc.render(), markup=False, highlight=False)
-    raise typer.Exit(2)
 
 
 def _warn(result: Any, as_json: bool) -> None:
@@ -84,19 +73,17 @@ def validate(directory: DirArg = Path("topology"),
 def build(directory: DirArg = Path("topology"),
           out_dir: Annotated[Path, typer.Option("--out", help="build output directory")] = Path("build"),
           as_json: JsonOpt = False) -> None:
-    """Validate, allocate, build intent, render configs, inventories and the manifest."""
+    """Validate, allocate, build intent, render configs, inventories, policy data and the manifest."""
+    from countynet.fileio import UnsafeOutput
     from countynet.ipam.lockdiff import lock_changes
-    from countynet.outputs.pipeline import compile_topology, render, write_build
 
     t0 = time.perf_counter()
     try:
-        result = render(compile_topology(directory))
-        from countynet.outputs.extras import build_extras
-
-        result.extra.update(build_extras(result))
-        manifest = write_build(result, out_dir)
+        result, manifest = build_into(directory, out_dir)
     except TopologyError as exc:
         fail(exc, as_json)
+    except UnsafeOutput as exc:
+        fail_unsafe(exc)
     _warn(result, as_json)
     changes = lock_changes(result.old_lock, result.lock)
     secs = time.perf_counter() - t0

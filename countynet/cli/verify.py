@@ -1,7 +1,13 @@
-"""`countynet verify`: offline, Batfish and differential checks of the security policy."""
+"""`countynet verify`: offline, Batfish and differential checks of the security policy, on a build directory.
+
+verify reads `build/` (its intents, `policy/*.json` and the Batfish snapshot), never the topology: it checks
+what `build` wrote. Only `--against REF` compiles, and it does so here, with the CLI's build path: the
+topology at git REF is built into a temporary directory and the two build directories are compared.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -10,14 +16,35 @@ from typing import Annotated, Any
 
 import typer
 
-from countynet.cli.main import err, out
-from countynet.errors import TopologyError
+from countynet.cli.common import err, out
+
+BuildOpt = Annotated[Path, typer.Option("--build", help="build directory to verify (written by `countynet build`)")]
+AllowOpt = Annotated[bool, typer.Option("--allow-modified",
+                                        help="use build files that differ from manifest.json (hand-edited/stale)")]
 
 
-def _compile(directory: Path) -> Any:
-    from countynet.outputs.pipeline import compile_topology, render
+def open_build(build: Path, allow_modified: bool, topology: Path | None = None) -> Any:
+    """A BuildReader on `build`, or exit 2 with the reader's message (which files differ, how to fix)."""
+    from countynet.outputs.build_reader import BuildError, BuildReader
 
-    return render(compile_topology(directory))
+    try:
+        return BuildReader(build, allow_modified=allow_modified, topology=topology)
+    except BuildError as exc:
+        build_failed(exc)
+
+
+def build_failed(exc: Any) -> None:
+    err.print(f"error: {exc.render()}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def warn_accepted(reader: Any) -> None:
+    """Say which modified files --allow-modified let through."""
+    if reader.accepted:
+        err.print(f"warning: --allow-modified: using {len(reader.accepted)} file(s) that differ from "
+                  f"{reader.dir}/manifest.json:", markup=False)
+        for p in reader.accepted[:20]:
+            err.print(f"    {p.render()}", markup=False, highlight=False)
 
 
 def _ref_topology(directory: Path, ref: str, tmp: Path) -> Path:
@@ -35,27 +62,45 @@ def _ref_topology(directory: Path, ref: str, tmp: Path) -> Path:
     return tmp / rel
 
 
+def reference_build(directory: Path, ref: str, tmp: Path, as_json: bool) -> Any:
+    """Build the topology at git REF into tmp with the CLI's build path and open it."""
+    from countynet.cli.common import build_into, fail
+    from countynet.errors import TopologyError
+
+    topo = _ref_topology(directory, ref, tmp / "src")
+    try:
+        build_into(topo, tmp / "build", write_lock=False, inventory_dir=tmp / "inventory")
+    except TopologyError as exc:
+        err.print(f"verify --against {ref}: the topology at {ref} does not build:", markup=False)
+        fail(exc, as_json)
+    return open_build(tmp / "build", False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
-        directory: Annotated[Path, typer.Argument(help="topology directory")] = Path("topology"),
+        directory: Annotated[Path | None, typer.Argument(
+            help="topology directory the build was made from (checked for staleness; used by --against); "
+                 "default: topology/ beside the build")] = None,
+        build: BuildOpt = Path("build"),
+        allow_modified: AllowOpt = False,
         offline: Annotated[bool, typer.Option("--offline", help="check the compiled filters and routes here")] = False,
         batfish: Annotated[str | None, typer.Option("--batfish", help="Batfish server host (or BATFISH_HOST)")] = None,
         against: Annotated[str | None, typer.Option("--against", help="git ref to diff reachability against")] = None,
-        reports: Annotated[Path, typer.Option("--reports", help="where JSON/Markdown reports go")] = Path(
-            "build/reports"),
+        reports: Annotated[Path | None, typer.Option("--reports", help="where JSON/Markdown reports go "
+                                                     "(default: <build>/reports)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     ) -> None:
-        """Prove the network does what the policy says and nothing more. Exit 0 clean, 1 violations, 2 cannot run."""
-        from countynet.cli.main import fail
-        from countynet.verify.offline_run import offline_diff, report_data, run_offline
-        from countynet.verify.report import print_table, write_reports
+        """Prove the build does what the policy says and nothing more. Exit 0 clean, 1 violations, 2 cannot run."""
+        from countynet.outputs.build_reader import BuildError
+        from countynet.outputs.reports import print_table, write_reports, write_verdict_report
+        from countynet.verify.offline_run import offline_diff, run_offline
 
         host = batfish or (os.environ.get("BATFISH_HOST") if not offline else None)
         if batfish is None and not offline and not host:
             offline = True
         checks = None
-        if host:  # ask the server first: no point compiling for minutes if nobody will answer
+        if host:  # ask the server first: no point reading the build if nobody will answer
             from countynet.verify.batfish_run import START_HINT, BatfishChecks, BatfishUnavailable
 
             try:
@@ -63,97 +108,60 @@ def register(app: typer.Typer) -> None:
             except BatfishUnavailable as exc:
                 err.print(f"verify --batfish: cannot run: {exc}.\n    fix: {START_HINT}", markup=False)
                 raise typer.Exit(2) from None
-        try:
-            result = _compile(directory)
-        except TopologyError as exc:
-            fail(exc, as_json)
+        reader = open_build(build, allow_modified, directory)
+        reports = reports or build / "reports"
+        topology = directory or build.resolve().parent / "topology"
         status = 0
-        rep = run_offline(result)
-        data, rows = report_data(rep)
-        if offline or not host:
-            write_reports(reports, "verify-offline", data, rows, ["kind", "device", "message"],
-                          "countynet verify --offline")
-            if as_json:
-                import json
-
-                print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
-            else:
-                s = data["summary"]
-                out.print(f"offline: {s['flows checked']} flows ({s['allowed']} allowed, {s['denied']} denied), "
-                          f"{s['findings']} finding(s); reports in {reports}/verify-offline.(json|md)")
-                if rows:
-                    print_table(out, "offline policy findings", rows, ["kind", "device", "message"])
-            if not rep.ok:
-                status = 1
-            if against and not host:
-                with tempfile.TemporaryDirectory() as tmp:
-                    try:
-                        ref = _compile(_ref_topology(directory, against, Path(tmp)))
-                    except TopologyError as exc:
-                        fail(exc, as_json)
-                    changes = offline_diff(result, ref)
-                    write_reports(reports, "verify-diff-offline", {"result": f"{len(changes)} change(s)",
-                                                                    "against": against, "changes": changes},
-                                  changes, ["flow", "rule", "before", "after"], f"flows that change against {against}")
-                    print_table(out, f"flows that change against {against} (offline)", changes,
-                                ["flow", "rule", "before", "after"])
-        if checks is not None:
-            status = max(status, _batfish(result, rep, checks, against, directory, reports, as_json))
+        with tempfile.TemporaryDirectory(prefix="countynet-verify-") as tmp:
+            try:
+                rep = run_offline(reader)
+                ref = reference_build(topology, against, Path(tmp), as_json) if against else None
+                if offline or not host:
+                    data, _, _ = write_verdict_report(reports, "verify-offline", "countynet verify --offline",
+                                                       "offline", rep.verdicts, rep.findings)
+                    warn_accepted(reader)
+                    if as_json:
+                        print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
+                    else:
+                        s = data["summary"]
+                        out.print(f"offline: {s['flows']} flows ({s['allowed']} allowed, {s['denied']} denied), "
+                                  f"{s['findings']} finding(s); reports in {reports}/verify-offline.(json|md)")
+                        if rep.findings:
+                            print_table(out, "offline policy findings", [f.as_dict() for f in rep.findings],
+                                        ["kind", "subject", "message"])
+                    if not rep.ok:
+                        status = 1
+                    if ref is not None and not host:
+                        changes = offline_diff(reader, ref)
+                        write_reports(reports, "verify-diff-offline", {"result": f"{len(changes)} change(s)",
+                                                                        "against": against, "changes": changes},
+                                      changes, ["flow", "rule", "before", "after"],
+                                      f"flows that change against {against}")
+                        print_table(out, f"flows that change against {against} (offline)", changes,
+                                    ["flow", "rule", "before", "after"])
+                if checks is not None:
+                    status = max(status, _batfish(reader, rep, checks, ref, against, reports, as_json))
+            except BuildError as exc:
+                build_failed(exc)
         raise typer.Exit(status)
 
 
-def _batfish(result: Any, offline_rep: Any, checks: Any, against: str | None, directory: Path, reports: Path,
+def _batfish(reader: Any, offline_rep: Any, checks: Any, ref: Any, against: str | None, reports: Path,
              as_json: bool) -> int:
-    import ipaddress
+    from countynet.outputs.reports import print_table, write_verdict_report
+    from countynet.verify.batfish_run import run_batfish
 
-    from countynet.intent.policy.zones import zone_map
-    from countynet.verify.batfish_run import start_location
-    from countynet.verify.report import print_table, write_reports
-
-    with tempfile.TemporaryDirectory() as tmp:
-        name = checks.load(_write_snapshot(result, Path(tmp) / "candidate"), "candidate")
-        external = {n.address for d in result.intents.values() if d.routing.bgp for n in d.routing.bgp.neighbors}
-        findings = checks.session_checks(name, external)
-        zm = zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
-        rows = []
-        for v in offline_rep.verdicts:
-            f = v.flow
-            observed = checks.flow_verdict(name, f, start_location(f, zm, result.intents))
-            rows.append({"rule": f.rule, "flow": f.key(), "expected": f.expected, "batfish": observed,
-                         "offline": v.observed, "agree": "yes" if observed == v.observed else "NO"})
-            if observed != f.expected:
-                findings.append(_flow_finding(f, observed))
-        diffs: list[dict[str, str]] = []
-        if against:
-            ref = _compile(_ref_topology(directory, against, Path(tmp) / "ref-src"))
-            diffs = checks.differential(name, checks.load(_write_snapshot(ref, Path(tmp) / "reference"), "reference"))
-    data = {"result": "clean" if not findings else "violations",
-            "summary": {"findings": len(findings), "flows": len(rows),
-                        "offline/batfish disagreements": sum(r["agree"] == "NO" for r in rows),
-                        "note": "Huawei/H3C/Linux devices are checked through Cisco IOS verification renderings"},
-            "findings": [f.as_dict() for f in findings], "flows": rows, "differential": diffs}
-    write_reports(reports, "verify-batfish", data, [f.as_dict() for f in findings], ["check", "subject", "message"],
-                  "countynet verify --batfish")
-    if not as_json:
-        print_table(out, "Batfish findings", [f.as_dict() for f in findings], ["check", "subject", "message"])
+    verdicts, findings, diffs = run_batfish(reader, checks, offline_rep.verdicts, ref)
+    disagree = sum(b.observed != o.observed for b, o in zip(verdicts, offline_rep.verdicts, strict=True))
+    data, _, _ = write_verdict_report(
+        reports, "verify-batfish", "countynet verify --batfish", "batfish", verdicts, findings,
+        {"note": "Huawei/H3C/Linux devices are checked through Cisco IOS verification renderings",
+         "offline/batfish disagreements": disagree, "differential": diffs, "against": against})
+    warn_accepted(reader)
+    if as_json:
+        print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
+    else:
+        print_table(out, "Batfish findings", [f.as_dict() for f in findings], ["kind", "subject", "message"])
         if diffs:
             print_table(out, f"flows that change against {against}", diffs, ["flow", "before", "after"])
     return 1 if findings else 0
-
-
-def _write_snapshot(result: Any, where: Path) -> Path:
-    """The build's Batfish snapshot as a directory Batfish can upload."""
-    from countynet.outputs.batfish_snapshot import snapshot_files
-
-    files, _ = snapshot_files(result.intents, result.configs)
-    for rel, text in files.items():
-        p = where / rel.removeprefix("batfish/")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-    return where
-
-
-def _flow_finding(f: Any, observed: str) -> Any:
-    from countynet.verify.batfish_run import BfFinding
-
-    return BfFinding("reachability", f.key(), f"{f.rule}: expected {f.expected}, Batfish says {observed}")

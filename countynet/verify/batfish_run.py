@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from countynet.intent.models import DeviceIntent
-from countynet.intent.policy.matrix import Flow
 from countynet.intent.policy.zones import ZoneMap
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import ALLOWED, DENIED, Finding, Flow, Verdict, mismatch_finding
 
 START_HINT = ("start one with `docker run -d -p 9996:9996 batfish/allinone` on a machine with Docker, then "
               "pass --batfish HOST or set BATFISH_HOST")
@@ -28,53 +28,43 @@ class BatfishUnavailable(Exception):
     """No Batfish server answered; verification cannot run (exit 2), never a silent pass."""
 
 
-@dataclass
-class BfFinding:
-    check: str
-    subject: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"check": self.check, "subject": self.subject, "message": self.message}
-
-
 def _rows(frame: Any) -> Iterable[dict[str, Any]]:
     return frame.to_dict("records") if frame is not None and len(frame) else []
 
 
-def parse_findings(frame: Any) -> list[BfFinding]:
+def parse_findings(frame: Any) -> list[Finding]:
     """fileParseStatus: every file must be PASSED."""
-    return [BfFinding("parse", str(r["File_Name"]), f"parse status {r['Status']} (format {r.get('File_Format')})")
+    return [Finding("parse", str(r["File_Name"]), f"parse status {r['Status']} (format {r.get('File_Format')})")
             for r in _rows(frame) if r["Status"] != "PASSED"]
 
 
-def init_issue_findings(frame: Any) -> list[BfFinding]:
+def init_issue_findings(frame: Any) -> list[Finding]:
     """initIssues: conversion/red-flag errors are violations; plain warnings are not."""
     out = []
     for r in _rows(frame):
         kind = str(r.get("Type", ""))
         if "error" in kind.lower() or "red flag" in kind.lower():
             nodes = ",".join(r.get("Nodes") or [])
-            out.append(BfFinding("init", nodes, f"{kind}: {r.get('Details')}"))
+            out.append(Finding("init", nodes, f"{kind}: {r.get('Details')}"))
     return out
 
 
-def undefined_ref_findings(frame: Any) -> list[BfFinding]:
-    return [BfFinding("undefined-reference", str(r["File_Name"]),
+def undefined_ref_findings(frame: Any) -> list[Finding]:
+    return [Finding("undefined-reference", str(r["File_Name"]),
                       f"{r['Struct_Type']} {r['Ref_Name']} used by {r['Context']} is not defined")
             for r in _rows(frame)]
 
 
-def ospf_findings(frame: Any) -> list[BfFinding]:
+def ospf_findings(frame: Any) -> list[Finding]:
     out = []
     for r in _rows(frame):
         if r["Session_Status"] != "ESTABLISHED":
-            out.append(BfFinding("ospf", str(r["Interface"]),
+            out.append(Finding("ospf", str(r["Interface"]),
                                  f"OSPF session to {r['Remote_Interface']} is {r['Session_Status']}"))
     return out
 
 
-def bgp_findings(frame: Any, external: set[str]) -> list[BfFinding]:
+def bgp_findings(frame: Any, external: set[str]) -> list[Finding]:
     """bgpSessionStatus: every session must be ESTABLISHED, except to peers outside the snapshot."""
     out = []
     for r in _rows(frame):
@@ -82,30 +72,30 @@ def bgp_findings(frame: Any, external: set[str]) -> list[BfFinding]:
             continue
         if str(r.get("Remote_IP")) in external:
             continue  # the city's router is not in the snapshot; Batfish cannot see its side
-        out.append(BfFinding("bgp", f"{r['Node']} -> {r['Remote_IP']}",
+        out.append(Finding("bgp", f"{r['Node']} -> {r['Remote_IP']}",
                              f"BGP session is {r['Established_Status']}"))
     return out
 
 
-def ipsec_findings(frame: Any) -> list[BfFinding]:
-    return [BfFinding("ipsec", f"{r['Node']} -> {r['Remote_Node']}", f"IPsec session is {r['Status']}")
+def ipsec_findings(frame: Any) -> list[Finding]:
+    return [Finding("ipsec", f"{r['Node']} -> {r['Remote_Node']}", f"IPsec session is {r['Status']}")
             for r in _rows(frame) if r["Status"] != "IPSEC_SESSION_ESTABLISHED"]
 
 
-def filter_line_findings(frame: Any) -> list[BfFinding]:
-    return [BfFinding("unreachable-line", ",".join(map(str, r["Sources"])),
+def filter_line_findings(frame: Any) -> list[Finding]:
+    return [Finding("unreachable-line", ",".join(map(str, r["Sources"])),
                       f"line never matches: {r['Unreachable_Line']} (blocked by {r['Blocking_Lines']}; "
                       f"{r['Reason']})")
             for r in _rows(frame)]
 
 
 def reachability_observed(frame: Any) -> str:
-    """A reachability answer for one flow: 'allow' if any trace ends in success."""
+    """A reachability answer for one flow: `allowed` if any trace ends in success, else `denied`."""
     for r in _rows(frame):
         for trace in r.get("Traces") or []:
             if getattr(trace, "disposition", None) in SUCCESS:
-                return "allow"
-    return "deny"
+                return ALLOWED
+    return DENIED
 
 
 def differential_rows(frame: Any) -> list[dict[str, str]]:
@@ -163,7 +153,7 @@ class BatfishChecks:
     def load(self, snapshot_dir: Path, name: str) -> str:
         return str(self.bf.init_snapshot(str(snapshot_dir), name=name, overwrite=True))
 
-    def session_checks(self, snapshot: str, external_peers: set[str]) -> list[BfFinding]:
+    def session_checks(self, snapshot: str, external_peers: set[str]) -> list[Finding]:
         q: Any = self.bf.q  # questions are attached at run time from the server's templates
         out = parse_findings(q.fileParseStatus().answer(snapshot=snapshot).frame())
         out += init_issue_findings(q.initIssues().answer(snapshot=snapshot).frame())
@@ -191,3 +181,37 @@ class BatfishChecks:
         q: Any = self.bf.q
         ans = q.differentialReachability().answer(snapshot=snapshot, reference_snapshot=reference)
         return differential_rows(ans.frame())
+
+
+SNAPSHOT_DIR = "batfish"
+
+
+def snapshot_dir(build: BuildReader) -> Path:
+    """The build's Batfish snapshot directory (`build/batfish/`), every file checked against the manifest."""
+    build.check(prefixes=[f"{SNAPSHOT_DIR}/"])
+    return build.path(SNAPSHOT_DIR)
+
+
+def run_batfish(build: BuildReader, checks: BatfishChecks, offline: list[Verdict],
+                reference: BuildReader | None = None) -> tuple[list[Verdict], list[Finding], list[dict[str, str]]]:
+    """Upload the build's snapshot, run the session checks and every flow of the matrix (compared with the
+    offline verdicts `offline`), and, given a reference build, the differential reachability."""
+    name = checks.load(snapshot_dir(build), "candidate")
+    intents = build.intents()
+    external = {n.address for d in intents.values() if d.routing.bgp for n in d.routing.bgp.neighbors}
+    findings = checks.session_checks(name, external)
+    zm = build.zone_map()
+    verdicts = []
+    for v in offline:
+        f = v.flow
+        start = start_location(f, zm, intents)
+        observed = checks.flow_verdict(name, f, start)
+        agree = "agrees with" if observed == v.observed else f"DISAGREES with the offline check ({v.observed})"
+        got = Verdict(f, observed, f"Batfish {agree}", where=start)
+        verdicts.append(got)
+        if got.status != "ok":
+            findings.append(mismatch_finding(got, "Batfish"))
+    diffs: list[dict[str, str]] = []
+    if reference is not None:
+        diffs = checks.differential(name, checks.load(snapshot_dir(reference), "reference"))
+    return verdicts, findings, diffs

@@ -4,7 +4,8 @@ For every flow of the probe matrix it finds the filters on the path (the source 
 filter for the request, the destination gateway's for the reply; the firewall or city edge for outside
 zones), evaluates them first-match like the devices do, checks a route exists, and compares with the
 policy's verdict. It also finds filter lines that can never match (shadowed by an earlier line).
-Fast and serverless: it reads only the per-device intent. Batfish and the lab test the same flows.
+Fast and serverless: it reads only the per-device intents and the zones of the build. Batfish and the lab
+test the same flows, with the same verdict vocabulary (`countynet.outputs.flows`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from countynet.intent.models import AclRule, DeviceIntent
-from countynet.intent.policy.matrix import Flow
 from countynet.intent.policy.zones import ZoneMap
+from countynet.outputs.flows import ALLOWED, DENIED, Finding, Flow, Verdict, mismatch_finding
 
 EPHEMERAL = 40000
 
@@ -81,28 +82,9 @@ class Line:
 
 
 @dataclass
-class Finding:
-    kind: str  # missing-allow | extra-allow | shadowed-line | no-route
-    device: str
-    message: str
-    flow: Flow | None = None
-    filter: str = ""
-    seq: int = 0
-
-    def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "device": self.device, "message": self.message, "filter": self.filter,
-                "seq": self.seq, "flow": self.flow.as_dict() if self.flow else None}
-
-
-@dataclass
-class Verdict:
-    flow: Flow
-    observed: str
-    reason: str
-
-
-@dataclass
 class Report:
+    """The offline check's verdict on every flow, and its findings (mismatches and dead filter lines)."""
+
     verdicts: list[Verdict] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -196,23 +178,23 @@ class Evaluator:
         src, dst = _int(flow.src_address), _int(flow.dst_address)
         port = flow.port if flow.protocol in ("tcp", "udp") else 0
         if any(s <= src <= e and s <= dst <= e for s, e, _d, _f in self.gateways):
-            return Verdict(flow, "allow", "same LAN segment: no router (and no filter) on the path")
+            return Verdict(flow, ALLOWED, "same LAN segment: no router (and no filter) on the path")
         fwd = Packet(flow.protocol, src, dst, EPHEMERAL, port, False)
         rev = Packet(flow.protocol, dst, src, port, EPHEMERAL, True)
         for dev, acl in self.filters_at(src, skind):
             ok, why = self.run(dev, acl, fwd)
             if not ok:
-                return Verdict(flow, "deny", f"request dropped by {why}")
+                return Verdict(flow, DENIED, f"request dropped by {why}")
         if skind in ("internet", "city") and dkind in ("internet", "city"):
-            return Verdict(flow, "deny", "outside to outside")
+            return Verdict(flow, DENIED, "outside to outside")
         for dev, acl in self.filters_at(dst, dkind):
             ok, why = self.run(dev, acl, rev)
             if not ok:
-                return Verdict(flow, "deny", f"reply dropped by {why}")
+                return Verdict(flow, DENIED, f"reply dropped by {why}")
         routed, why = self.route_ok(flow)
         if not routed:
-            return Verdict(flow, "deny", why)
-        return Verdict(flow, "allow", why)
+            return Verdict(flow, DENIED, why)
+        return Verdict(flow, ALLOWED, why)
 
 
 def shadowed(d: DeviceIntent) -> list[Finding]:
@@ -233,16 +215,14 @@ def shadowed(d: DeviceIntent) -> list[Finding]:
 
 
 def verify(intents: dict[str, DeviceIntent], zm: ZoneMap, flows: list[Flow]) -> Report:
+    """Evaluate every flow against the compiled filters and routes; list mismatches and shadowed lines."""
     ev = Evaluator(intents, zm)
     rep = Report()
     for flow in flows:
         v = ev.verdict(flow)
         rep.verdicts.append(v)
-        if v.observed != flow.expected:
-            kind = "missing-allow" if flow.expected == "allow" else "extra-allow"
-            rep.findings.append(Finding(kind, flow.src_device or flow.dst_device,
-                                        f"{flow.rule}: {flow.key()} should be {flow.expected}ed but is "
-                                        f"{v.observed}ed ({v.reason})", flow))
+        if v.status != "ok":
+            rep.findings.append(mismatch_finding(v, "the offline check"))
     for d in intents.values():
         rep.findings.extend(shadowed(d))
     return rep

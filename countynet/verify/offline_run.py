@@ -1,29 +1,41 @@
-"""`verify --offline`: run the offline policy check on a compiled build and report."""
+"""`verify --offline`: the offline policy check on a build directory, and the flows two builds disagree on.
+
+Everything comes from the build: every device's intent (`intent/`), the zones (`policy/zones.json`) and the
+probe matrix (`policy/flows.json`), each file checked against `manifest.json` before it is read.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Any
 
-from countynet.intent.policy.matrix import probe_matrix
-from countynet.intent.policy.zones import ZoneMap, zone_map
-from countynet.outputs.pipeline import BuildResult
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import FLOWS_FILE
+from countynet.outputs.policy_data import ZONES_FILE
+from countynet.outputs.reports import verdict_data
 from countynet.verify.evaluator import Evaluator, Report, verify
 
-
-def _zones(result: BuildResult) -> ZoneMap:
-    return zone_map(result.intents, result.topology.policy, [ipaddress.IPv4Network(p) for p in result.internal])
+READS = [ZONES_FILE, FLOWS_FILE]
 
 
-def run_offline(result: BuildResult) -> Report:
-    return verify(result.intents, _zones(result), probe_matrix(result))
+def check_inputs(build: BuildReader) -> None:
+    """Refuse (BuildError) unless every file the offline check reads matches the manifest."""
+    build.check(READS, ["intent/"])
 
 
-def offline_diff(result: BuildResult, reference: BuildResult) -> list[dict[str, str]]:
-    """Flows (of either build's probe matrix) whose fate differs between the two builds."""
-    flows = {f.key(): f for f in [*probe_matrix(reference), *probe_matrix(result)]}
-    now, before = Evaluator(result.intents, _zones(result)), Evaluator(reference.intents, _zones(reference))
+def run_offline(build: BuildReader) -> Report:
+    """The offline check of a build: every flow of its matrix against its compiled filters and routes."""
+    check_inputs(build)
+    return verify(build.intents(), build.zone_map(), build.flows())
+
+
+def offline_diff(build: BuildReader, reference: BuildReader) -> list[dict[str, str]]:
+    """Flows (of either build's probe matrix) whose observed fate differs between the two builds."""
+    check_inputs(build)
+    check_inputs(reference)
+    flows = {f.key(): f for f in [*reference.flows(), *build.flows()]}
+    now = Evaluator(build.intents(), build.zone_map())
+    before = Evaluator(reference.intents(), reference.zone_map())
     out = []
     for key, f in sorted(flows.items()):
         a, b = before.verdict(f).observed, now.verdict(f).observed
@@ -32,19 +44,10 @@ def offline_diff(result: BuildResult, reference: BuildResult) -> list[dict[str, 
     return out
 
 
-def report_data(rep: Report) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    rows = [{"kind": f.kind, "device": f.device, "message": f.message} for f in rep.findings]
-    data = {
-        "result": "clean" if rep.ok else "violations",
-        "summary": {"flows checked": len(rep.verdicts),
-                    "allowed": sum(v.observed == "allow" for v in rep.verdicts),
-                    "denied": sum(v.observed == "deny" for v in rep.verdicts),
-                    "findings": len(rep.findings)},
-        "findings": [f.as_dict() for f in rep.findings],
-        "flows": [{**v.flow.as_dict(), "observed": v.observed, "reason": v.reason} for v in rep.verdicts],
-    }
-    return data, rows
+def report_data(rep: Report) -> dict[str, Any]:
+    """The offline report in the shared shape (`countynet.outputs.reports.verdict_data`)."""
+    return verdict_data("offline", rep.verdicts, rep.findings)
 
 
-def default_reports_dir() -> Path:
-    return Path("build") / "reports"
+def default_reports_dir(build_dir: Path) -> Path:
+    return build_dir / "reports"
