@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from countynet.lab import api, converge, packages, probe
-from countynet.lab.probe import Flow
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import Flow, Verdict
 
 pytestmark = pytest.mark.root
 
@@ -35,7 +36,7 @@ def _skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[api.LabHandle]:
+def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
     why = _skip_reason()
     if why:
         print(f"SKIP lab tests: {why}")
@@ -43,16 +44,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[api.LabHandle]:
     lab_dir = tmp_path_factory.mktemp("lab")
     with api.exclusive():
         try:
-            yield api.up(SCOPE, lab_dir)
+            yield api.up(SCOPE, lab_dir, build=bundled_build)
         finally:
             api.down(lab_dir)
 
 
-def _probe(lab: api.LabHandle, zone_device: str, dst: str, port: int, expected: str = "allow") -> probe.Result:
+def _probe(lab: api.LabHandle, zone_device: str, dst: str, port: int, expected: str = "allowed") -> Verdict:
     inv = json.loads((lab.lab_dir / "lab.json").read_text())
     src_zone = next(p["zone"] for p in inv["probes"] if p["device"] == zone_device)
     addr = _server_addr(lab, dst)
-    flow = Flow(f"test:{zone_device}->{dst}", src_zone, "servers", zone_device, dst, addr, "tcp", port, expected)
+    src = next(p["address"].split("/")[0] for p in inv["probes"] if p["device"] == zone_device)
+    flow = Flow(f"test:{zone_device}->{dst}", src_zone, "servers", zone_device, src, dst, addr, "tcp", port, expected)
     (res,) = probe.run_probes(lab.lab_dir, [flow])
     return res
 
@@ -76,7 +78,7 @@ def test_converged(lab):
 
 def test_leased_village_reaches_centre_over_ospf(lab):
     res = _probe(lab, LEASED, "yx-oa-1", 443)
-    assert res.observed == "allow", res
+    assert res.observed == "allowed", res
     route = subprocess.run(["ip", "-n", lab.devices[LEASED].namespace, "route", "show", "default"],
                            capture_output=True, text=True, check=True).stdout
     assert "proto ospf" in route  # the way to the centre is learnt by OSPF (totally stubby area default)
@@ -93,7 +95,7 @@ def test_vpn_village_reaches_centre_over_ipsec(lab):
                                  capture_output=True, text=True, check=True).stdout
     before = sas()
     res = _probe(lab, VPN, "yx-oa-1", 443)
-    assert res.observed == "allow", res
+    assert res.observed == "allowed", res
     after = sas()
     kernel_esp = inv["kernel_esp"]
     assert ("ipsec0" in via) or kernel_esp, via  # kernel-libipsec: the tunnel is the ipsec0 TUN device
@@ -119,19 +121,21 @@ def test_ssh_with_netmiko(lab):
         conn.disconnect()
 
 
-def test_policy_matrix_runs(lab):
-    """The whole matrix runs with real traffic: every flow gets an observed verdict, none errors."""
+def test_policy_matrix_runs(lab, bundled_build):
+    """The build's whole matrix runs with real traffic: every flow gets an observed verdict, none errors."""
     inv = json.loads((lab.lab_dir / "lab.json").read_text())
-    flows, source = probe.load_flows(api.TOPOLOGY, inv)
+    assert inv["build"] == str(bundled_build.resolve())  # the lab records the build it emulates
+    flows, source = probe.load_flows(BuildReader(bundled_build))
     results = probe.run_probes(lab.lab_dir, flows)
-    assert results and not [r for r in results if r.verdict == "error"]
-    observed = {r.observed for r in results if r.verdict != "skipped"}
-    assert observed <= {"allow", "deny"} and {"allow", "deny"} <= observed
+    assert results and not [r for r in results if r.status == "error"]
+    observed = {r.observed for r in results if r.status != "unproven"}
+    assert observed <= {"allowed", "denied"} and {"allowed", "denied"} <= observed
     # lab test passes: real packets agree with the policy for every flow whose ends are in the scope
-    mismatches = [r for r in results if r.verdict == "MISMATCH"]
+    mismatches = [r for r in results if r.status == "mismatch"]
     assert not mismatches, mismatches
     js, md = probe.write_reports(results, lab.lab_dir / "reports", source, {})
-    assert json.loads(js.read_text())["results"] and "| verdict |" in md.read_text()
+    data = json.loads(js.read_text())
+    assert data["checker"] == "lab" and data["flows"] and "| status | rule |" in md.read_text()
 
 
 def test_probe_catches_a_broken_rule(lab):
@@ -139,7 +143,7 @@ def test_probe_catches_a_broken_rule(lab):
     passed now reports a mismatch; restore it and the probe passes again."""
     ns = lab.devices[LEASED].namespace
     oa = _server_addr(lab, "yx-oa-1")
-    assert _probe(lab, LEASED, "yx-oa-1", 443).verdict == "ok"
+    assert _probe(lab, LEASED, "yx-oa-1", 443).status == "ok"
     handle = _nft_rule_for(ns, oa, 443)
     if handle:
         fam, table, chain, h = handle
@@ -148,14 +152,14 @@ def test_probe_catches_a_broken_rule(lab):
     else:  # no compiled filter on this device yet: break reachability instead
         subprocess.run(["ip", "-n", ns, "route", "add", "blackhole", f"{oa}/32"], check=True)
     broken = _probe(lab, LEASED, "yx-oa-1", 443)
-    assert broken.verdict == "MISMATCH" and broken.observed == "deny", broken
+    assert broken.status == "mismatch" and broken.observed == "denied", broken
     if handle:
         inv = json.loads((lab.lab_dir / "lab.json").read_text())
         conf = Path(inv["devices"][LEASED]["dir"]) / "nftables.lab.conf"  # what the lab loaded
         subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", str(conf)], check=True)
     else:
         subprocess.run(["ip", "-n", ns, "route", "del", "blackhole", f"{oa}/32"], check=True)
-    assert _probe(lab, LEASED, "yx-oa-1", 443).verdict == "ok"
+    assert _probe(lab, LEASED, "yx-oa-1", 443).status == "ok"
 
 
 def _nft_rule_for(ns: str, addr: str, port: int) -> tuple[str, str, str, int] | None:

@@ -36,9 +36,9 @@ def _leftovers(st: LabState) -> list[str]:
     return out
 
 
-def test_down_removes_everything_and_is_idempotent(tmp_path):
+def test_down_removes_everything_and_is_idempotent(tmp_path, bundled_build):
     with api.exclusive():
-        lab = api.up(SCOPE, tmp_path / "lab", wait=False)
+        lab = api.up(SCOPE, tmp_path / "lab", build=bundled_build, wait=False)
         try:
             st = LabState.load(lab.lab_dir)
             assert st and st.procs and st.namespaces and st.host_links
@@ -52,11 +52,11 @@ def test_down_removes_everything_and_is_idempotent(tmp_path):
         assert api.down(lab.lab_dir) == {"processes": 0, "namespaces": 0, "links": 0}
 
 
-def test_down_after_a_crash(tmp_path):
+def test_down_after_a_crash(tmp_path, bundled_build):
     """Kill `lab up` with SIGKILL while it starts daemons: the state file still lets `lab down` clean up."""
     lab_dir = tmp_path / "lab"
     with api.exclusive():
-        p = subprocess.Popen([sys.executable, "-m", "countynet.cli.lab", "up", str(ROOT / "topology"),
+        p = subprocess.Popen([sys.executable, "-m", "countynet.cli.lab", "up", "--build", str(bundled_build),
                               "--scope", SCOPE, "--lab-dir", str(lab_dir), "--no-wait"],
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         st = None

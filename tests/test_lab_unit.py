@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from countynet.lab import configs, plan, scope
+from countynet.lab import lab as labmod
 from countynet.lab.linuxify import L2_KINDS, linuxify_full
 from countynet.lab.state import LabState, ProcRec, alive, proc_start
+from countynet.lab.up import static_routes
+from countynet.outputs.build_reader import BuildReader
+from countynet.render.engine import render_device
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ("core,device:yx-db-1,device:yx-oa-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-v01,"
@@ -39,20 +43,45 @@ def test_linuxify_every_device(bundled):
         assert sorted(lx.names.values()) == sorted(names)
 
 
-def test_scope_tokens(bundled):
-    intents = bundled.intents
-    yange = scope.select(intents, "township:yange")
+def test_linux_names_are_the_templates_names(bundled):
+    """The lab's Linux names for loopbacks and LAN SVIs are the ones the linux templates render: the lab's
+    rendering of a device (render_device, the build's templates) names exactly the interfaces it wires."""
+    d = bundled.intents["yx-core-1"]
+    lx = linuxify_full(d)
+    assert lx.names[next(i.name for i in d.interfaces if i.kind == "loopback")] == "lo"
+    svi = next(i for i in d.interfaces if i.kind == "svi" and not i.peer)
+    assert lx.names[svi.name] == f"br{svi.vlan}"
+    files = render_device(lx.intent)
+    for name in lx.names.values():
+        assert f"iface {name} inet" in files["etc/network/interfaces"], name
+
+
+def test_scope_tokens(bundled_build):
+    hosts = BuildReader(bundled_build).hosts  # the manifest's host table: no intent is read to pick a scope
+    yange = scope.select(hosts, "township:yange")
     assert "yx-yange-rt1" in yange and "yx-yange-v03" in yange and all("yange" in h for h in yange)
-    assert scope.select(intents, "all") == set(intents)
-    assert "yx-db-1" not in scope.select(intents, "core") and "yx-db-1" in scope.select(intents, "centre")
-    default = scope.select(intents, None)
+    assert scope.select(hosts, "all") == set(hosts)
+    assert "yx-db-1" not in scope.select(hosts, "core") and "yx-db-1" in scope.select(hosts, "centre")
+    default = scope.select(hosts, None)
     assert {"yx-core-1", "yx-fw-1", "yx-vpnhub-1", "yx-city-1", "yx-u-finance"} <= default
     with pytest.raises(scope.ScopeError, match="nowhere"):
-        scope.select(intents, "township:nowhere")
+        scope.select(hosts, "township:nowhere")
 
 
-def test_default_scope_has_leased_and_vpn_villages(bundled):
-    p = plan.build(bundled.intents, scope.select(bundled.intents, None), kernel_esp=False)
+def test_lab_selects_from_the_build(bundled_build, bundled):
+    """The default scope and its intents come from the build: the same intents `countynet build` wrote,
+    plus the centre servers the build's probe matrix targets."""
+    b = BuildReader(bundled_build)
+    intents, hosts = labmod.select(b, None)
+    assert set(intents) == hosts and scope.select(b.hosts, None) < hosts
+    assert scope.probe_servers(b.hosts, b.flows()) <= hosts
+    assert all(intents[h] == bundled.intents[h] for h in hosts)
+    assert len(b._intents) == len(hosts) < len(b.hosts)  # only the scope's intent files were read
+
+
+def test_default_scope_has_leased_and_vpn_villages(bundled, bundled_build):
+    hosts = BuildReader(bundled_build).hosts
+    p = plan.build(bundled.intents, scope.select(hosts, None), kernel_esp=False)
     villages = [h for h in p.devices if bundled.intents[h].role == "village_cpe"]
     assert any(bundled.intents[h].vpn for h in villages), "no VPN village in the default scope"
     assert any(not bundled.intents[h].vpn for h in villages), "no leased-line village in the default scope"
@@ -64,7 +93,7 @@ def test_default_scope_has_leased_and_vpn_villages(bundled):
 
 
 def test_plan_wiring_is_consistent(bundled):
-    p = plan.build(bundled.intents, scope.select(bundled.intents, "all"), kernel_esp=False)
+    p = plan.build(bundled.intents, set(bundled.intents), kernel_esp=False)
     ifnames: dict[str, list[str]] = {}
     for v in p.veths:
         ifnames.setdefault(v.a_ns, []).append(v.a_if)
@@ -118,13 +147,17 @@ def test_libipsec_forces_udp_encapsulation():
     assert out.count("encap = yes") == 2 and "encap = no" not in out
 
 
-def test_parse_interfaces():
-    text = ("auto lo\niface lo inet loopback\n\niface lo inet static\n    address 10.0.0.1/32\n"
-            "auto e0\niface e0 inet static\n    address 10.1.0.1/30\n    gateway 10.1.0.2\n"
-            "    up ip route add 10.9.0.0/16 via 10.1.0.2\n")
-    parsed = configs.parse_interfaces(text)
-    assert parsed["lo"]["address"] == ["10.0.0.1/32"]
-    assert parsed["e0"]["gateway"] == ["10.1.0.2"] and parsed["e0"]["up"] == ["ip route add 10.9.0.0/16 via 10.1.0.2"]
+def test_static_routes_of_hosts_without_frr(bundled):
+    """Servers route statically: their default route via the gateway on their subnet, as their rendered
+    ifupdown stanza says (`gateway`)."""
+    d = linuxify_full(bundled.intents["yx-db-1"]).intent
+    cmds = static_routes(d)
+    gw = next(r.next_hop for r in d.routing.static if r.prefix == "0.0.0.0/0")
+    assert f"route replace default via {gw}" in cmds
+    assert f"    gateway {gw}" in render_device(d)["etc/network/interfaces"]
+
+
+def test_frr_daemons():
     assert configs.frr_daemons("zebra=no\nospfd=yes\nbgpd=no\nstaticd=yes\nvtysh_enable=yes\n") == \
         ["zebra", "ospfd", "staticd"]
 
@@ -154,7 +187,8 @@ def test_cli_without_root_exits_2(tmp_path):
     if os.geteuid() != 0 or subprocess.run(["which", "setpriv"], capture_output=True).returncode:
         pytest.skip("needs root to drop to an unprivileged user with setpriv")
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                        "countynet.cli.lab", "up", str(ROOT / "topology"), "--lab-dir", str(tmp_path / "x")],
+                        "countynet.cli.lab", "up", "--build", str(tmp_path / "build"), "--lab-dir",
+                        str(tmp_path / "x")],
                        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HOME": "/tmp"})
     assert p.returncode == 2, p.stderr
     assert "root" in p.stderr and "Traceback" not in p.stderr

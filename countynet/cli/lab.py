@@ -1,4 +1,8 @@
-"""`countynet lab up|status|test|down`: the emulated network on this machine (needs root)."""
+"""`countynet lab up|status|test|down`: the emulated network on this machine (needs root).
+
+The lab emulates a build directory (`--build`, default `build/`): the intents and probe matrix that
+`countynet build` wrote, each file checked against the build's manifest. It never compiles the topology.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from countynet.lab import lab as labmod
 from countynet.lab.scope import ScopeError
 from countynet.lab.sh import LabError
 from countynet.lab.state import LabState, alive
+from countynet.outputs.build_reader import BuildError, BuildReader
+from countynet.outputs.reports import print_verdicts
 
 app = typer.Typer(help="Emulated county network: one Linux namespace per device (FRR, nftables, strongSwan, sshd).",
                   no_args_is_help=True, add_completion=False)
@@ -21,6 +27,7 @@ console = Console()
 err = Console(stderr=True)
 
 LabDirOpt = typer.Option(labmod.DEFAULT_LAB_DIR, "--lab-dir", help="where the lab keeps everything (gitignored)")
+AllowOpt = typer.Option(False, "--allow-modified", help="use build files that differ from manifest.json")
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -37,27 +44,39 @@ def _root() -> None:
         _fail(str(exc), 2)
 
 
+def _open(build: Path, allow_modified: bool) -> BuildReader:
+    try:
+        reader = BuildReader(build, allow_modified=allow_modified)
+    except BuildError as exc:
+        _fail(exc.render())
+        raise  # unreachable: _fail exits
+    return reader
+
+
+def _accepted(reader: BuildReader) -> None:
+    for p in reader.accepted[:20]:
+        err.print(f"[yellow]warning:[/yellow] --allow-modified: {p.render()}", highlight=False)
+
+
 @app.command()
-def up(directory: Path = typer.Argument(Path("topology"), help="topology directory"),
+def up(build: Path = typer.Option(labmod.DEFAULT_BUILD, "--build", help="build directory to emulate"),
+       allow_modified: bool = AllowOpt,
        scope: str = typer.Option(None, "--scope", help="all | centre | core | servers | township:<id> | "
                                  "unit:<id> | device:<host>, comma-separated; default: the demo scope"),
        lab_dir: Path = LabDirOpt,
        wait: bool = typer.Option(True, help="wait for OSPF/BGP/IPsec convergence")) -> None:
-    """Bring the lab up."""
+    """Bring the lab up from a build directory."""
     _root()
-    if not directory.is_dir():
-        _fail(f"topology directory {directory} does not exist")
+    reader = _open(build, allow_modified)
     try:
-        state, b = labmod.up(directory, scope, lab_dir, log=console.print)
-    except ScopeError as exc:
-        _fail(str(exc))
+        state, b = labmod.up(reader, scope, lab_dir, log=console.print)
+    except (ScopeError, BuildError) as exc:
+        _fail(exc.render() if isinstance(exc, BuildError) else str(exc))
         return
     except LabError as exc:
         _fail(f"{exc}\n(partial lab recorded in {lab_dir}: run `countynet lab down`)", 1)
         return
-    except Exception as exc:  # a topology error from the compiler
-        _fail(f"{type(exc).__name__}: {exc}", 1)
-        return
+    _accepted(reader)
     for w in b.warnings[:20]:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(f"lab up in {state.info.get('up_seconds')}s: {len(b.devs)} devices, "
@@ -94,7 +113,9 @@ def status(lab_dir: Path = LabDirOpt) -> None:
 
 
 @app.command()
-def test(directory: Path = typer.Argument(Path("topology"), help="topology directory"),
+def test(build: Path = typer.Option(None, "--build", help="build directory whose probe matrix to test "
+                                    "(default: the one `lab up` emulated)"),
+         allow_modified: bool = AllowOpt,
          lab_dir: Path = LabDirOpt,
          timeout: float = typer.Option(90, help="seconds to wait for convergence"),
          report_dir: Path = typer.Option(None, help="where the reports go (default <lab-dir>/reports)")) -> None:
@@ -109,19 +130,20 @@ def test(directory: Path = typer.Argument(Path("topology"), help="topology direc
     api.record_convergence(lab, c)
     console.print(converge.summary(c))
     inv = json.loads((lab / "lab.json").read_text())
-    flows, source = probe.load_flows(directory, inv)
+    reader = _open(build or Path(inv.get("build") or labmod.DEFAULT_BUILD), allow_modified)
+    try:
+        flows, source = probe.load_flows(reader)
+    except BuildError as exc:
+        _fail(exc.render())
+        return
+    _accepted(reader)
     results, secs = probe.timed(probe.run_probes, lab, flows)
-    t = Table("verdict", "rule", "from", "to", "service", "expected", "observed", "detail", title=f"matrix: {source}")
-    colour = {"ok": "green", "MISMATCH": "red", "error": "red", "skipped": "dim"}
-    for r in results:
-        t.add_row(f"[{colour[r.verdict]}]{r.verdict}[/]", r.rule, f"{r.src_zone} ({r.src})",
-                  f"{r.dst_zone} ({r.dst})", r.service, r.expected, r.observed, r.detail)
-    console.print(t)
+    print_verdicts(console, f"matrix: {source}", results)
     js, md = probe.write_reports(results, report_dir or lab / "reports", source,
                                  {"convergence": {"ok": c.ok, "seconds": c.seconds, "missing": c.missing},
                                   "probe_seconds": secs})
-    bad = [r for r in results if r.verdict in ("MISMATCH", "error")]
-    console.print(f"{len(results)} flows in {secs}s: {len(bad)} mismatches; reports {js} {md}")
+    bad = [r for r in results if r.status in ("mismatch", "error")]
+    console.print(f"{len(results)} flows in {secs}s: {len(bad)} mismatches or errors; reports {js} {md}")
     if bad or not c.ok:
         raise typer.Exit(1)
 

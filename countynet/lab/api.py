@@ -1,7 +1,7 @@
-"""Programmatic lab for tests (e.g. the deploy engine's): `up(scope, lab_dir) -> LabHandle`, `down(lab_dir)`.
+"""Programmatic lab for tests (e.g. the deploy engine's): `up(scope, lab_dir, build) -> LabHandle`, `down(lab_dir)`.
 
     from countynet.lab import api
-    lab = api.up("core,device:yx-db-1", Path("/tmp/lab"))
+    lab = api.up("core,device:yx-db-1", Path("/tmp/lab"), build=Path("build"))   # a `countynet build` output
     dev = lab.devices["yx-core-1"]   # .mgmt (198.18.x.y), .namespace, .frr
     ConnectHandler(device_type="linux", host=dev.mgmt, username=lab.username, key_file=str(lab.key),
                    ssh_config_file=None, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
@@ -21,8 +21,7 @@ from pathlib import Path
 from countynet.lab import converge
 from countynet.lab import lab as labmod
 from countynet.lab.down import down as _down
-
-TOPOLOGY = Path(__file__).resolve().parents[2] / "topology"
+from countynet.outputs.build_reader import BuildReader
 
 
 @dataclass(frozen=True)
@@ -57,12 +56,14 @@ def handle(lab_dir: Path) -> LabHandle:
                      bool(conv.get("ok")), float(conv.get("seconds", 0)))
 
 
-def up(scope: str | None, lab_dir: Path, topology: Path = TOPOLOGY, wait: bool = True,
-       timeout: float = 90) -> LabHandle:
-    """Bring a lab up (and wait for convergence); on failure everything created is removed again."""
+def up(scope: str | None, lab_dir: Path, build: Path = labmod.DEFAULT_BUILD, wait: bool = True,
+       timeout: float = 90, allow_modified: bool = False) -> LabHandle:
+    """Bring a lab up from a build directory (and wait for convergence); on failure everything created is
+    removed again. Raises BuildError for a missing, hand-edited or stale build (unless allow_modified)."""
     lab_dir = lab_dir.resolve()
+    reader = BuildReader(build, allow_modified=allow_modified)
     try:
-        labmod.up(topology, scope, lab_dir)
+        labmod.up(reader, scope, lab_dir)
         if wait:
             c = converge.wait(lab_dir, timeout)
             record_convergence(lab_dir, c)

@@ -1,6 +1,5 @@
-"""Linux rendering of a lab device, and the lab-only adjustments applied on top of it.
+"""The lab-only adjustments applied on top of a device's linux rendering (`countynet.render.engine`).
 
-`render_linux` renders every file of the linux capability entry with countynet's own templates.
 `lab_frr` applies the lab's fast OSPF timers (hello 1 / dead 4, SPF and LSA throttling) to the rendered
 frr.conf: lab only, never the intent.
 `resolve_secrets` swaps `${secret:name}` placeholders for lab-generated values (kept in the lab dir).
@@ -13,21 +12,7 @@ import re
 import secrets as pysecrets
 from pathlib import Path
 
-from countynet.intent.models import DeviceIntent
-from countynet.render.engine import SECRET_PATTERN, capabilities, environment
-
-
-def render_linux(d: DeviceIntent) -> dict[str, str]:
-    """Files of the linux rendering (the same templates `countynet build` uses)."""
-    env = environment()
-    spec = capabilities()["linux"]
-    out: dict[str, str] = {}
-    for fname, parts in spec.files.items():
-        text = "".join(env.get_template(p if "/" in p else f"{p}/linux.j2").render(d=d) for p in parts)
-        if text.strip():
-            out[fname] = text
-    return out
-
+from countynet.render.engine import SECRET_PATTERN
 
 _OSPF_IF = re.compile(r"^\s*ip ospf (hello-interval|dead-interval)\b.*$")
 _OSPF_COST = re.compile(r"^\s*ip ospf cost\b.*$")
@@ -77,28 +62,6 @@ class Secrets:
         self.path.touch(mode=0o600, exist_ok=True)
         self.path.chmod(0o600)
         self.path.write_text(json.dumps(self.values))
-
-
-def parse_interfaces(text: str) -> dict[str, dict[str, list[str]]]:
-    """The subset of ifupdown the lab applies: per interface its addresses, gateway and up commands."""
-    out: dict[str, dict[str, list[str]]] = {}
-    cur: dict[str, list[str]] | None = None
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        words = line.split()
-        if words[0] == "iface" and len(words) >= 2:
-            cur = out.setdefault(words[1], {"address": [], "gateway": [], "up": []})
-        elif words[0] in ("auto", "allow-hotplug", "source", "mapping"):
-            cur = None if words[0] != "auto" else cur
-        elif cur is not None and words[0] == "address" and len(words) > 1:
-            cur["address"].append(words[1])
-        elif cur is not None and words[0] == "gateway" and len(words) > 1:
-            cur["gateway"].append(words[1])
-        elif cur is not None and words[0] in ("up", "post-up") and len(words) > 1:
-            cur["up"].append(line.split(None, 1)[1])
-    return out
 
 
 def frr_daemons(text: str) -> list[str]:

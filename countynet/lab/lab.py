@@ -1,4 +1,8 @@
-"""Lab orchestration: compile the topology, pick the scope, plan, build; and the checks done before."""
+"""Lab orchestration: open the build, pick the scope, plan, bring it up; and the checks done before.
+
+The lab never compiles the topology: it emulates the intents `countynet build` wrote (each file checked
+against the build's manifest), so it tests exactly what build produced and what deploy would push.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,11 @@ from countynet.lab.plan import LabPlan, build
 from countynet.lab.sh import LabError
 from countynet.lab.state import LabState
 from countynet.lab.up import Builder, build_lab, kernel_has_esp
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import FLOWS_FILE
 
 DEFAULT_LAB_DIR = Path("lab-run")
+DEFAULT_BUILD = Path("build")
 
 
 class NotRoot(LabError):
@@ -31,26 +38,28 @@ def preflight() -> None:
         raise LabError(f"missing packages: {' '.join(miss)} - install with `python -m countynet.lab.packages`")
 
 
-def select(topology: Path, scope: str | None) -> tuple[dict[str, DeviceIntent], set[str]]:
-    """Compile the topology and pick the scope's hostnames (raises ScopeError / TopologyError)."""
-    from countynet.outputs.pipeline import compile_topology
-
-    result = compile_topology(topology)
-    hosts = scopemod.select(result.intents, scope)
+def select(reader: BuildReader, scope: str | None) -> tuple[dict[str, DeviceIntent], set[str]]:
+    """The scope's hostnames (from the manifest's host table) and their intents, each intent file checked
+    against the manifest (raises ScopeError / BuildError). Without a scope, the default demo scope plus the
+    centre servers the probe matrix targets."""
+    hosts = scopemod.select(reader.hosts, scope)
     if not scope:
-        hosts |= scopemod.probe_servers(result)
-    return result.intents, hosts
+        hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
+    reader.check([f"intent/{h}.yaml" for h in sorted(hosts)])
+    return reader.intents(sorted(hosts)), hosts
 
 
-def plan_for(topology: Path, scope: str | None, kernel_esp: bool) -> LabPlan:
-    intents, hosts = select(topology, scope)
+def plan_for(reader: BuildReader, scope: str | None, kernel_esp: bool) -> LabPlan:
+    intents, hosts = select(reader, scope)
     return build(intents, hosts, kernel_esp)
 
 
-def up(topology: Path, scope: str | None, lab_dir: Path,
+def up(reader: BuildReader, scope: str | None, lab_dir: Path,
        log: Callable[[str], None] = lambda s: None) -> tuple[LabState, Builder]:
+    """Bring up the scope of the build `reader` opened; every object created is recorded in lab_dir first."""
     preflight()
-    intents, hosts = select(topology, scope)  # bad input fails here, before anything is created
+    intents, hosts = select(reader, scope)  # bad input fails here, before anything is created
+    reader.check([FLOWS_FILE])  # `lab test` probes these flows
     lab_dir = lab_dir.resolve()
     lab_dir.mkdir(parents=True, exist_ok=True)
     old = LabState.load(lab_dir)
@@ -58,6 +67,7 @@ def up(topology: Path, scope: str | None, lab_dir: Path,
         raise LabError(f"a lab is already recorded in {lab_dir} (status {old.status}): run `lab down` first")
     t0 = time.monotonic()
     state = LabState(str(lab_dir), scope=scope or scopemod.DEFAULT_SCOPE)
+    state.info["build"] = str(reader.dir.resolve())
     state.save()
     esp = kernel_has_esp(state)
     log(f"kernel ESP: {'yes (kernel XFRM)' if esp else 'no (strongSwan kernel-libipsec, ESP in UDP)'}")
@@ -65,7 +75,8 @@ def up(topology: Path, scope: str | None, lab_dir: Path,
     log(f"scope: {len(plan.devices)} devices, {len(plan.namespaces)} namespaces, {len(plan.veths)} veth pairs, "
         f"{len(plan.bridges)} bridges, {len(plan.probes)} probe hosts")
     try:
-        b = build_lab(plan, lab_dir, state, log, {h: d.role for h, d in intents.items()})
+        b = build_lab(plan, lab_dir, state, log, {h: str(f["role"]) for h, f in reader.hosts.items()},
+                      build_dir=reader.dir.resolve())
     except BaseException:
         state.status = "failed"
         state.save()
@@ -76,4 +87,4 @@ def up(topology: Path, scope: str | None, lab_dir: Path,
     return state, b
 
 
-__all__ = ["DEFAULT_LAB_DIR", "NotRoot", "down", "plan_for", "preflight", "up"]
+__all__ = ["DEFAULT_BUILD", "DEFAULT_LAB_DIR", "NotRoot", "down", "plan_for", "preflight", "select", "up"]

@@ -2,17 +2,20 @@
 
 The lab configures every namespace from the `linux` rendering of an intent, so a Huawei core or a Cisco
 city edge first becomes a Linux router: platform linux, Linux interface names (<= 15 chars), switching
-collapsed (access/trunk/LAG ports vanish: the lab's bridges do the L2 work), loopback on `lo`, LAN SVIs
-become `br<vlan>` (the linux templates' convention), routed ports and transit SVIs `e0`, `e1`, ...; VRRP
-dropped (the lab puts the virtual address on the group's master); route-based IPsec tunnels dropped (IPsec
-is policy-based on Linux, so routes through them go too). The name map (original -> Linux) is
-kept for reports.
+collapsed (access/trunk/LAG ports vanish: the lab's bridges do the L2 work), routed ports and transit SVIs
+renamed `e0`, `e1`, ... (the lab's veth names: vendor port names are no Linux names); the loopback and the
+LAN SVIs get the names the linux templates give them (`lo`, `br<vlan>`), asked of the render stage, so the
+naming lives in one place; VRRP dropped (the lab puts the virtual address on the group's master);
+route-based IPsec tunnels dropped (IPsec is policy-based on Linux, so routes through them go too). The name
+map (original -> Linux) is kept for reports.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from countynet.intent.models import DeviceIntent, Interface
 
@@ -37,6 +40,18 @@ def vrrp_masters(intents: Mapping[str, DeviceIntent], scope: Collection[str]) ->
     return {vip: host for vip, (_, host) in best.items()}
 
 
+@functools.cache
+def _name_template() -> Any:
+    from countynet.render.engine import environment
+
+    return environment().from_string("{% import 'base/_linux_lib.j2' as L %}{{ L.lname(i) }}")
+
+
+def template_name(i: Interface) -> str:
+    """The Linux name the render stage's linux templates give interface `i` (`lo`, `br<vlan>`, ...)."""
+    return str(_name_template().render(i=i)).strip()
+
+
 def linux_names(d: DeviceIntent, scope: Collection[str] | None = None) -> dict[str, str]:
     """Original -> Linux interface name for the interfaces the Linux box keeps."""
     names: dict[str, str] = {}
@@ -46,12 +61,10 @@ def linux_names(d: DeviceIntent, scope: Collection[str] | None = None) -> dict[s
             continue
         if i.peer and scope is not None and i.peer.host not in scope:
             continue
-        if i.kind == "loopback":
-            names[i.name] = "lo"
-        elif i.kind == "tunnel":
+        if i.kind == "tunnel":
             continue  # IPsec runs policy-based on Linux (kernel XFRM or kernel-libipsec): no tunnel device
-        elif i.kind == "svi" and not i.peer:
-            names[i.name] = f"br{i.vlan}"
+        if i.kind == "loopback" or (i.kind == "svi" and not i.peer):
+            names[i.name] = template_name(i)
         else:
             names[i.name] = f"e{n}"
             n += 1

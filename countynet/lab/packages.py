@@ -1,5 +1,12 @@
-"""The Debian packages the lab needs. The list lives in ONE place, `scripts/lab-packages.txt` (CI installs
-from it); this module reads it and checks for a marker file of each package it knows."""
+"""The Debian packages the lab needs, checked by a marker file each, and their installation.
+
+What the lab itself needs is :data:`MARKERS` (it ships with the package, so an installed wheel can check and
+install it). A project checkout lists more in `scripts/lab-packages.txt` (the deploy and render tests'
+tools too); pass such a list as an argument to install it all:
+
+    python -m countynet.lab.packages                              # what the lab needs
+    python -m countynet.lab.packages scripts/lab-packages.txt     # everything that list names
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-LIST = Path(__file__).resolve().parents[2] / "scripts" / "lab-packages.txt"
 
 # package -> a file that proves it is installed (packages without a marker are checked with dpkg)
 MARKERS: dict[str, str] = {
@@ -27,10 +32,11 @@ MARKERS: dict[str, str] = {
 NEEDED = tuple(MARKERS)
 
 
-def listed() -> list[str]:
-    if not LIST.exists():
+def listed(path: Path | None = None) -> list[str]:
+    """The packages named in a list file (one a line, `#` comments), or the lab's own when no file is given."""
+    if path is None:
         return list(NEEDED)
-    return [ln.strip() for ln in LIST.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 def missing() -> list[str]:
@@ -38,9 +44,9 @@ def missing() -> list[str]:
     return [p for p in NEEDED if not os.path.exists(MARKERS[p])]
 
 
-def install() -> int:
-    """apt-get install the listed packages that are missing (root only); no service is started."""
-    need = [p for p in listed() if (p in MARKERS and not os.path.exists(MARKERS[p])) or
+def install(path: Path | None = None) -> int:
+    """apt-get install the packages of `listed(path)` that are missing (root only); no service is started."""
+    need = [p for p in listed(path) if (p in MARKERS and not os.path.exists(MARKERS[p])) or
             (p not in MARKERS and subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0)]
     if not need:
         return 0
@@ -53,4 +59,7 @@ def install() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(install())
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and not Path(sys.argv[1]).is_file()):
+        print("usage: python -m countynet.lab.packages [LIST_FILE]", file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(install(Path(sys.argv[1]) if len(sys.argv) == 2 else None))

@@ -1,13 +1,13 @@
 """Policy probes with real packets: listeners in destination namespaces, connects/pings from probe hosts.
 
-The expected matrix comes from `countynet.intent.policy.matrix.probe_matrix(result)` (list of flows with rule,
-src_zone, dst_zone, src_device, dst_device, dst_address, protocol, port, expected). Until that exists,
-`countynet.lab.matrix.policy_flows` derives one from topology/policy.yaml.
+The flows are the build's probe matrix (`build/policy/flows.json`, the same flows `verify --offline` and
+Batfish check) and the results are :class:`countynet.outputs.flows.Verdict`s in the same vocabulary.
 
-A flow is observed `allow` when the TCP connect / UDP echo / ping succeeds from the source probe. A flow is
-observed `deny` only when the same listener answers a local check inside the destination namespace
-(so the drop is proven to be on the path, not a dead listener). Everything runs in threads that enter the
-namespaces with setns(2): no process per probe.
+A flow is observed `allowed` when the TCP connect / UDP echo / ping succeeds from the source probe. It is
+observed `denied` only when the same listener answers a local check inside the destination namespace (so
+the drop is proven to be on the path, not a dead listener; a dead listener is an `error`). A flow whose
+ends are not in the lab's scope is `unproven`. Everything runs in threads that enter the namespaces with
+setns(2): no process per probe.
 """
 
 from __future__ import annotations
@@ -18,65 +18,23 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from countynet.lab.plan import CITY_HOST_NS, INET_HOST_NS, ns_of
 from countynet.lab.sh import enter_netns
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import ALLOWED, DENIED, UNPROVEN, Flow, Verdict
+from countynet.outputs.reports import write_verdict_report
 
 TIMEOUT = 1.5
+MATRIX = "policy/flows.json"
 
 
-class FlowLike(Protocol):
-    rule: str
-    src_zone: str
-    dst_zone: str
-    src_device: str | None
-    dst_device: str | None
-    dst_address: str
-    protocol: str
-    port: int | None
-    expected: str
-
-
-@dataclass
-class Flow:
-    """The shape `countynet.intent.policy.matrix.probe_matrix` returns (this class only for the fallback)."""
-
-    rule: str
-    src_zone: str
-    dst_zone: str
-    src_device: str | None
-    dst_device: str | None
-    dst_address: str
-    protocol: str  # tcp | udp | icmp
-    port: int | None
-    expected: str  # allow | deny
-
-
-@dataclass
-class Result:
-    rule: str
-    src_zone: str
-    dst_zone: str
-    src: str
-    dst: str
-    service: str
-    expected: str
-    observed: str  # allow | deny | skipped | error
-    verdict: str  # ok | MISMATCH | skipped | error
-    detail: str = ""
-
-
-def load_flows(topology: Path, inv: dict[str, Any]) -> tuple[list[Any], str]:
-    """The policy's probe matrix (the same flows verify --offline and Batfish check)."""
-    from countynet.intent.policy.matrix import probe_matrix
-    from countynet.outputs.pipeline import compile_topology
-
-    result = compile_topology(topology)
-    return list(probe_matrix(result)), "countynet.intent.policy.matrix"
+def load_flows(build: BuildReader) -> tuple[list[Flow], str]:
+    """The build's probe matrix (checked against its manifest) and where it came from."""
+    return build.flows(), f"{build.dir}/{MATRIX}"
 
 
 # ---------------------------------------------------------------------------------------------- listeners
@@ -200,7 +158,7 @@ def _router(inv: dict[str, Any], prefer: str | None) -> str | None:
     return (same or routers or [None])[0]
 
 
-def _src(f: FlowLike, inv: dict[str, Any]) -> tuple[str | None, str | None, str]:
+def _src(f: Flow, inv: dict[str, Any]) -> tuple[str | None, str | None, str]:
     """(namespace, source address to bind or None, note) for the flow's source."""
     probes = inv["probes"]
     src_addr = getattr(f, "src_address", None)
@@ -220,7 +178,7 @@ def _src(f: FlowLike, inv: dict[str, Any]) -> tuple[str | None, str | None, str]
     return None, None, ""
 
 
-def _dst(f: FlowLike, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
+def _dst(f: Flow, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
     """(namespace, address to probe, note) for the flow's destination."""
     probes = inv["probes"]
     for p in probes:  # a probe host itself (a LAN zone, the internet or the city)
@@ -250,10 +208,10 @@ def _dst(f: FlowLike, inv: dict[str, Any], sns: str) -> tuple[str | None, str, s
     return None, f.dst_address, ""
 
 
-def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> list[Result]:
+def run_probes(lab_dir: Path, flows: Sequence[Flow], workers: int = 32) -> list[Verdict]:
     """Probe every flow; listeners are started for the run and stopped after it."""
     inv = json.loads((lab_dir / "lab.json").read_text())
-    plans: list[tuple[FlowLike, str | None, str | None, str | None, str, str]] = []
+    plans: list[tuple[Flow, str | None, str | None, str | None, str, str]] = []
     for f in flows:
         sns, bind, note1 = _src(f, inv)
         dns, addr, note2 = _dst(f, inv, sns or "")
@@ -266,32 +224,28 @@ def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> l
                      if sns and dns and f.protocol in ("tcp", "udp") and f.port})
     for dns, proto, port in needed:
         lst.add(dns, proto, int(port or 0), addrs[dns])
-    results: list[Result | None] = [None] * len(plans)
+    results: list[Verdict | None] = [None] * len(plans)
     sem = threading.Semaphore(workers)
 
     def one(k: int) -> None:
         f, sns, bind, dns, addr, note = plans[k]
-        svc = f.protocol + (f"/{f.port}" if f.port else "")
-        base = dict(rule=f.rule, src_zone=f.src_zone, dst_zone=f.dst_zone, src=sns or "-",
-                    dst=f"{f.dst_device or dns or '-'} {addr}", service=svc, expected=f.expected)
+        where = f"{sns or '-'} -> {f.dst_device or dns or '-'} {addr}"
         if not sns or not dns:
             why = "no probe host in scope for the source zone" if not sns else "destination not in scope"
-            results[k] = Result(**base, observed="skipped", verdict="skipped", detail=why)
+            results[k] = Verdict(f, UNPROVEN, why, where)
             return
         with sem:
             got = attempt(sns, f.protocol, addr, f.port, bind)
-            observed, detail = ("allow", "") if got == "allow" else ("deny", got.removeprefix("deny: "))
-            if observed == "deny" and f.protocol != "icmp":
+            observed, detail = (ALLOWED, "") if got == "allow" else (DENIED, got.removeprefix("deny: "))
+            if observed == DENIED and f.protocol != "icmp":
                 here = addr if addr in addrs[dns] else (addrs[dns] or [addr])[-1]
                 local = attempt(dns, f.protocol, here, f.port)
                 if local != "allow":
-                    results[k] = Result(**base, observed="error", verdict="error",
-                                        detail=f"listener not answering locally ({local})")
+                    results[k] = Verdict(f, UNPROVEN, f"listener not answering locally ({local})", where,
+                                         error=True)
                     return
                 detail += "; listener answers locally"
-        detail = "; ".join(x for x in (detail, note) if x)
-        results[k] = Result(**base, observed=observed, detail=detail,
-                            verdict="ok" if observed == f.expected else "MISMATCH")
+        results[k] = Verdict(f, observed, "; ".join(x for x in (detail, note) if x), where)
 
     threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
     for t in threads:
@@ -302,21 +256,11 @@ def run_probes(lab_dir: Path, flows: Sequence[FlowLike], workers: int = 32) -> l
     return [r for r in results if r is not None]
 
 
-def write_reports(results: Iterable[Result], out_dir: Path, source: str, extra: dict[str, Any]) -> tuple[Path, Path]:
-    res = list(results)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = {v: sum(1 for r in res if r.verdict == v) for v in ("ok", "MISMATCH", "skipped", "error")}
-    data = {"matrix": source, "counts": counts, **extra, "results": [asdict(r) for r in res]}
-    js = out_dir / "lab-test.json"
-    js.write_text(json.dumps(data, indent=1, ensure_ascii=False))
-    md = out_dir / "lab-test.md"
-    lines = ["# countynet lab test", "", f"Matrix: {source}. " + ", ".join(f"{k}: {v}" for k, v in counts.items()),
-             "", "| verdict | rule | from | to | service | expected | observed | detail |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in res:
-        lines.append(f"| {r.verdict} | {r.rule} | {r.src_zone} ({r.src}) | {r.dst_zone} ({r.dst}) | {r.service} "
-                     f"| {r.expected} | {r.observed} | {r.detail} |")
-    md.write_text("\n".join(lines) + "\n")
+def write_reports(results: Sequence[Verdict], out_dir: Path, source: str, extra: dict[str, Any]
+                  ) -> tuple[Path, Path]:
+    """`lab-test.json` / `lab-test.md` in out_dir, in the shared report shape."""
+    _, js, md = write_verdict_report(out_dir, "lab-test", "countynet lab test", "lab", results, [],
+                                     {"matrix": source, **extra})
     return js, md
 
 

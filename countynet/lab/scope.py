@@ -3,14 +3,19 @@
 Tokens (comma-separated): `all`; `centre` (every centre device); `core` (centre network devices, no servers);
 `servers` (all centre servers); `township:<id>` (router, switch and all villages); `unit:<id>`;
 `device:<hostname>` (or a bare hostname). Without --scope the default demo scope is used.
+
+Scopes are resolved on the build manifest's host table (site, role, township, unit of every device), so
+choosing the devices reads no intent file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from countynet.intent.models import DeviceIntent
+from countynet.outputs.flows import Flow
+
+Facts = Mapping[str, Mapping[str, Any]]  # hostname -> {site, role, township, unit, ...} (the manifest's hosts)
 
 # centre network + the servers the demo probes + two townships (yange: leased and VPN villages;
 # lianzhou: the same mix, other router kit) + one county unit. The internet/city edges come with the centre.
@@ -22,7 +27,7 @@ class ScopeError(ValueError):
     """A --scope token names nothing in the topology."""
 
 
-def select(intents: Mapping[str, DeviceIntent], scope: str | None) -> set[str]:
+def select(hosts: Facts, scope: str | None) -> set[str]:
     """Hostnames in scope; raises ScopeError naming the bad token."""
     text = scope if scope and scope.strip() else DEFAULT_SCOPE
     out: set[str] = set()
@@ -30,7 +35,7 @@ def select(intents: Mapping[str, DeviceIntent], scope: str | None) -> set[str]:
         tok = raw.strip()
         if not tok:
             continue
-        hit = _token(intents, tok)
+        hit = _token(hosts, tok)
         if not hit:
             raise ScopeError(f"--scope {tok!r} matches no device (try all, centre, core, servers, "
                              "township:<id>, unit:<id>, device:<hostname>)")
@@ -38,31 +43,27 @@ def select(intents: Mapping[str, DeviceIntent], scope: str | None) -> set[str]:
     return out
 
 
-def _token(intents: Mapping[str, DeviceIntent], tok: str) -> set[str]:
+def _token(hosts: Facts, tok: str) -> set[str]:
     if tok == "all":
-        return set(intents)
+        return set(hosts)
     if tok == "centre":
-        return {h for h, d in intents.items() if d.site == "centre"}
+        return {h for h, d in hosts.items() if d["site"] == "centre"}
     if tok == "core":
-        return {h for h, d in intents.items() if d.site == "centre" and d.role != "server"}
+        return {h for h, d in hosts.items() if d["site"] == "centre" and d["role"] != "server"}
     if tok == "servers":
-        return {h for h, d in intents.items() if d.site == "centre" and d.role == "server"}
+        return {h for h, d in hosts.items() if d["site"] == "centre" and d["role"] == "server"}
     kind, _, ident = tok.partition(":")
     if kind == "township" and ident:
-        return {h for h, d in intents.items() if d.township == ident}
+        return {h for h, d in hosts.items() if d.get("township") == ident}
     if kind == "unit" and ident:
-        return {h for h, d in intents.items() if d.unit == ident}
+        return {h for h, d in hosts.items() if d.get("unit") == ident}
     if kind == "device" and ident:
-        return {ident} if ident in intents else set()
-    return {tok} if tok in intents else set()
+        return {ident} if ident in hosts else set()
+    return {tok} if tok in hosts else set()
 
 
-def probe_servers(result: Any) -> set[str]:
+def probe_servers(hosts: Facts, flows: Iterable[Flow]) -> set[str]:
     """Centre servers the policy probe matrix targets (the default scope brings them up)."""
-    try:
-        from countynet.intent.policy.matrix import probe_matrix
-    except ImportError:
-        return set()
-    intents = result.intents
-    return {f.dst_device for f in probe_matrix(result)
-            if f.dst_device in intents and intents[f.dst_device].server and intents[f.dst_device].site == "centre"}
+    return {f.dst_device for f in flows
+            if f.dst_device in hosts and hosts[f.dst_device]["role"] == "server"
+            and hosts[f.dst_device]["site"] == "centre"}

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from countynet.intent.models import DeviceIntent
 from countynet.lab import configs
 from countynet.lab import plan as planmod
 from countynet.lab.plan import LabPlan, ns_of
 from countynet.lab.sh import LabError, ip_batch, nsexec, run
 from countynet.lab.state import LabState, ProcRec, proc_start
+from countynet.render.engine import render_device
 
 FRR_BIN = Path("/usr/lib/frr")
 CHARON = "/usr/lib/ipsec/charon"
@@ -105,6 +107,7 @@ class Builder:
         self.timings: dict[str, float] = {}
         self.warnings: list[str] = []
         self.roles: dict[str, str] = {}  # every device of the topology -> role (to substitute out-of-scope ones)
+        self.build_dir: Path | None = None  # the build directory the lab emulates
 
     def step(self, name: str, fn: Callable[[], None]) -> None:
         t = time.monotonic()
@@ -118,7 +121,7 @@ class Builder:
 
         frr_pw = pwd.getpwnam("frr")
         for host, lx in self.plan.devices.items():
-            files = configs.render_linux(lx.intent)
+            files = render_device(lx.intent)  # the linux rendering, by the templates `countynet build` uses
             d = Dev(host, ns_of(host), self.lab / "dev" / host, files)
             for sub in ("etc", "run", "frr", "log", "ssh"):
                 (d.dir / sub).mkdir(parents=True, exist_ok=True)
@@ -198,23 +201,17 @@ class Builder:
             ifaces[v.b_ns].add(v.b_if)
         for pt in p.ports:
             ifaces[pt.ns].add(pt.ifname)
-        device_ns = {ns_of(h) for h in p.devices}
         routes: dict[str, list[str]] = {n: [] for n in p.namespaces}
-        for a in p.addrs:
-            if a.ns not in device_ns or a.ifname not in self._rendered_ifaces(a.ns):
-                per[a.ns].append(f"addr add {a.address} dev {a.ifname}")
+        for a in p.addrs:  # every address of the plan: interfaces, loopbacks, VRRP masters, probes, outside
+            have = ifaces[a.ns] | {b.name for b in p.bridges if b.ns == a.ns} | {"lo"}
+            if a.ifname not in have:
+                self.warnings.append(f"{p.namespaces[a.ns].host or a.ns}: interface {a.ifname} ({a.address}) "
+                                     "has no lab link (skipped)")
+                continue
+            per[a.ns].append(f"addr add {a.address} dev {a.ifname}")
         for host, d in self.devs.items():
-            parsed = configs.parse_interfaces(d.files.get("etc/network/interfaces", ""))
-            have = set(ifaces[d.ns]) | {b.name for b in p.bridges if b.ns == d.ns} | {"lo"}
-            for ifname, st in parsed.items():
-                if ifname not in have:
-                    self.warnings.append(f"{host}: rendered interface {ifname} has no lab link (skipped)")
-                    continue
-                per[d.ns] += [f"addr add {a} dev {ifname}" for a in st["address"]]
-                routes[d.ns] += [f"route replace default via {g}" for g in st["gateway"]]
-                routes[d.ns] += [c.removeprefix("ip ") for c in st["up"] if c.startswith("ip route")]
-            # stop-gap VRRP: the group's master holds the virtual address (no vrrpd in the lab)
-            per[d.ns] += [f"addr add {vip} dev {ifname}" for ifname, vip in p.devices[host].vips.items()]
+            if not d.daemons:  # hosts without FRR route statically, as their ifupdown stanzas say
+                routes[d.ns] += static_routes(p.devices[host].intent)
         for n in p.namespaces.values():
             if n.mgmt:
                 per[n.name] += [f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
@@ -243,13 +240,6 @@ class Builder:
                 run(nsexec(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
 
         pmap(one, list(per))
-
-    def _rendered_ifaces(self, ns: str) -> set[str]:
-        host = self.plan.namespaces[ns].host
-        if not host or host not in self.devs:
-            return set()
-        parsed = configs.parse_interfaces(self.devs[host].files.get("etc/network/interfaces", ""))
-        return {i for i, st in parsed.items() if st["address"]}
 
     # ------------------------------------------------------------------ daemons
     def _frr_launch(self, d: Dev) -> None:
@@ -396,6 +386,7 @@ class Builder:
         ssh = {"username": LAB_USER, "key": str(self.lab / "ssh" / "id_ed25519"),
                "known_hosts": str(self.lab / "ssh" / "known_hosts")}
         info = {"devices": devices, "roles": self.roles, "ssh": ssh,
+                "build": str(self.build_dir) if self.build_dir else None,
                 "kernel_esp": self.plan.kernel_esp,
                 "nat": nat,
                 "probes": [vars(p) for p in self.plan.probes],
@@ -404,6 +395,26 @@ class Builder:
                 "timings": self.timings, "warnings": self.warnings}
         (self.lab / "lab.json").write_text(json.dumps(info, indent=1, ensure_ascii=False))
         self.state.info.update({"devices": len(devices), "timings": self.timings})
+
+
+def static_routes(d: DeviceIntent) -> list[str]:
+    """`ip route` commands (for `ip -batch`) of a host without FRR: its static routes whose next hop is on
+    one of its subnets (the others are not installable), blackholes for null routes."""
+    import ipaddress
+
+    nets = [ipaddress.IPv4Interface(i.address).network for i in d.interfaces if i.address]
+    out = []
+    for r in d.routing.static:
+        prefix = "default" if r.prefix == "0.0.0.0/0" else r.prefix
+        metric = f" metric {r.distance}" if r.distance else ""
+        if r.interface == "blackhole":
+            out.append(f"route replace blackhole {prefix}")
+        elif r.interface:
+            via = f" via {r.next_hop}" if r.next_hop else ""
+            out.append(f"route replace {prefix}{via} dev {r.interface}{metric}")
+        elif r.next_hop and any(ipaddress.IPv4Address(r.next_hop) in n for n in nets):
+            out.append(f"route replace {prefix} via {r.next_hop}{metric}")
+    return out
 
 
 def host_key(path: Path, comment: str) -> None:
@@ -423,9 +434,11 @@ def host_key(path: Path, comment: str) -> None:
 
 
 def build_lab(plan: LabPlan, lab_dir: Path, state: LabState, log: Callable[[str], None],
-              roles: dict[str, str] | None = None) -> Builder:
+              roles: dict[str, str] | None = None, build_dir: Path | None = None) -> Builder:
+    """Create everything of the plan, step by step (timed), and write the lab inventory `lab.json`."""
     b = Builder(plan, lab_dir, state, log)
     b.roles = roles or {}
+    b.build_dir = build_dir
     b.step("render", b.render)
     b.step("namespaces", b.namespaces)
     b.step("links", b.links)
