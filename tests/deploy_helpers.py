@@ -1,4 +1,6 @@
-"""Test helpers for the deploy engine: a workspace (build/ + Nornir inventory + known_hosts) on disk."""
+"""Test helpers for the deploy engine: a workspace (build/ with its manifest + Nornir inventory + known_hosts)
+on disk. The build is written the way `countynet build` writes one (intent YAML, configs, and a manifest
+made by `countynet.outputs.manifest`), so the engine reads it through the same checks as a real build."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import yaml
 
 from countynet.deploy.model import Options
 from countynet.intent.models import DeviceIntent
+from countynet.outputs.manifest import MANIFEST, make_manifest, manifest_text
 from countynet.outputs.pipeline import intent_yaml
 
 PLATFORM = {"huawei": ("huawei_vrp", "vrp5"), "huawei_vrpv8": ("huawei_vrp", "vrp8"),
@@ -48,29 +51,42 @@ class Workspace:
     root: Path
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     known_hosts_lines: list[str] = field(default_factory=list)
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the manifest's host table
+    files: dict[str, str] = field(default_factory=dict)  # every build file: relative path -> text
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
 
     def add(self, intent: DeviceIntent, device_type: str, address: str, port: int,
             config: str | dict[str, str], data: dict[str, Any] | None = None) -> None:
         host = intent.hostname
-        b = self.root / "build"
-        (b / "intent").mkdir(parents=True, exist_ok=True)
-        (b / "intent" / f"{host}.yaml").write_text(intent_yaml(intent), encoding="utf-8")
+        self.files[f"intent/{host}.yaml"] = intent_yaml(intent)
+        self.facts[host] = {"role": intent.role, "platform": intent.platform, "os": intent.os,
+                            "model": intent.model, "township": intent.township, "unit": intent.unit,
+                            "site": intent.site, "wave": intent.wave, "management": intent.management.address,
+                            "device_type": device_type}
+        self.hosts[host] = {"hostname": address, "port": port, "platform": device_type, "data": dict(data or {})}
         self.set_config(host, config)
-        self.hosts[host] = {"hostname": address, "port": port, "platform": device_type,
-                            "data": {"role": intent.role, "township": intent.township, "wave": intent.wave,
-                                     "os": intent.os, "platform": intent.platform, **(data or {})}}
         self.write_inventory()
 
     def set_config(self, host: str, config: str | dict[str, str]) -> None:
-        d = self.root / "build" / "configs" / host
+        """Replace a device's rendered files, as a new build would (the manifest is rewritten)."""
+        d = self.build / "configs" / host
         if d.exists():
             for p in sorted(d.rglob("*"), reverse=True):
                 p.unlink() if p.is_file() else p.rmdir()
-        d.mkdir(parents=True, exist_ok=True)
         files = {f"{host}.cfg": config} if isinstance(config, str) else config
-        for rel, text in files.items():
-            (d / rel).parent.mkdir(parents=True, exist_ok=True)
-            (d / rel).write_text(text, encoding="utf-8")
+        self.files = {k: v for k, v in self.files.items() if not k.startswith(f"configs/{host}/")}
+        self.files.update({f"configs/{host}/{rel}": text for rel, text in files.items()})
+        self.write_build()
+
+    def write_build(self) -> None:
+        for rel, text in self.files.items():
+            (self.build / rel).parent.mkdir(parents=True, exist_ok=True)
+            (self.build / rel).write_text(text, encoding="utf-8")
+        manifest = make_manifest("test", self.files, self.facts, {})
+        (self.build / MANIFEST).write_text(manifest_text(manifest), encoding="utf-8")
 
     def write_inventory(self) -> None:
         inv = self.root / "inventory"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from countynet.deploy.select import LimitError, budget, plan, select
+from tests.deploy_helpers import Workspace, make_intent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,23 +51,29 @@ def test_budget() -> None:
 
 def test_cli_errors_are_clear(tmp_path: Path) -> None:
     import os
+
     env = {**os.environ, "COUNTYNET_USERNAME": "u", "COUNTYNET_PASSWORD": "p"}
-    res = run("deploy", "--inventory", str(tmp_path / "none"), env=env)
-    assert res.returncode == 2 and "no Nornir inventory" in res.stderr and "Traceback" not in res.stderr
+    res = run("deploy", "--build", str(tmp_path / "none"), env=env)
+    assert res.returncode == 2 and "no countynet build here" in res.stderr and "countynet build" in res.stderr
+    assert "Traceback" not in res.stderr
+    ws = Workspace(tmp_path / "ws")
+    ws.add(make_intent("r1", "huawei", "127.0.0.1"), "huawei", "127.0.0.1", 22, "sysname r1\n")
+    build = str(ws.build)
     env.pop("COUNTYNET_USERNAME")
-    inv = tmp_path / "inv"
-    inv.mkdir()
-    (inv / "hosts.yaml").write_text("r1: {hostname: 127.0.0.1, platform: huawei, data: {wave: 1}}\n")
-    res = run("deploy", "--inventory", str(inv), env=env)
+    res = run("deploy", "--build", build, env=env)
     assert res.returncode == 2 and "COUNTYNET_USERNAME" in res.stderr and "Traceback" not in res.stderr
     env["COUNTYNET_USERNAME"] = "u"
-    res = run("deploy", "--inventory", str(inv), "--insecure", "--limit", "nothing-*", env=env)
+    res = run("deploy", "--build", build, "--insecure", "--limit", "nothing-*", env=env)
     assert res.returncode == 2 and "no device matches" in res.stderr
-    res = run("deploy", "--inventory", str(inv), "--insecure", "--max-fail", "many", "--state-file",
+    res = run("deploy", "--build", build, "--insecure", "--max-fail", "many", "--state-file",
               str(tmp_path / "s.json"), env=env)
     assert res.returncode == 2 and "--max-fail" in res.stderr and "Traceback" not in res.stderr
-    res = run("deploy", "--inventory", str(inv), "--insecure", "--resume", "--state-file", str(tmp_path / "x.json"),
+    res = run("deploy", "--build", build, "--insecure", "--resume", "--state-file", str(tmp_path / "x.json"),
               env=env)
     assert res.returncode == 2 and "nothing to resume" in res.stderr
-    res = run("rollback", "r1", "--inventory", str(inv), "--insecure", "--backup-dir", str(tmp_path / "b"), env=env)
+    res = run("rollback", "r1", "--build", build, "--insecure", "--backup-dir", str(tmp_path / "b"), env=env)
     assert res.returncode == 2 and "no backup for r1" in res.stderr
+    res = run("rollback", "r9", "--build", build, "--insecure", env=env)
+    assert res.returncode == 2 and "no device of that name" in res.stderr
+    res = run("deploy", "--build", build, "--inventory", str(tmp_path / "none"), "--insecure", env=env)
+    assert res.returncode == 2 and "no Nornir inventory" in res.stderr and "Traceback" not in res.stderr

@@ -6,7 +6,6 @@ yx-core-1 (reloaded with frr-reload.py) and checks OSPF neighbours with vtysh as
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -18,15 +17,14 @@ import pytest
 
 from countynet.deploy.engine import deploy
 from countynet.deploy.model import Outcome
-from countynet.intent.models import DeviceIntent
-from countynet.outputs.pipeline import compile_topology
+from countynet.outputs.build_reader import BuildReader
 from tests.deploy_helpers import Workspace
 
 FRR = "etc/frr/frr.conf"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[object]:
     if os.geteuid() != 0:
         print("SKIP: the lab needs root")
         pytest.skip("the lab needs root (network namespaces)")
@@ -40,16 +38,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         pytest.skip("countynet.lab not available")
     d = tmp_path_factory.mktemp("lab")
     with api.exclusive():
-        handle = api.up("device:yx-core-1,device:yx-fw-1", d)
+        handle = api.up("device:yx-core-1,device:yx-fw-1", d, build=bundled_build)
         try:
             yield handle
         finally:
             api.down(d)
-
-
-@functools.cache
-def _core_intent() -> DeviceIntent:
-    return compile_topology(Path(__file__).resolve().parent.parent / "topology").intents["yx-core-1"]
 
 
 def _session(lab: object, host: str) -> object:
@@ -73,11 +66,12 @@ def _state(lab: object) -> tuple[str, list[str]]:
 
 
 @pytest.fixture
-def ws(lab: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Workspace, str, list[str]]]:
+def ws(lab: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+       bundled_build: Path) -> Iterator[tuple[Workspace, str, list[str]]]:
     conf, full = _state(lab)
     assert full, "lab not converged: yx-core-1 has no Full OSPF neighbour"
     ws = Workspace(tmp_path)
-    intent = _core_intent()
+    intent = BuildReader(bundled_build).intent("yx-core-1")
     mgmt = lab.devices["yx-core-1"].mgmt  # type: ignore[attr-defined]
     ws.add(intent, "linux", mgmt, 22, {FRR: conf},
            data={"state_dir": "/run/countynet-deploy", "expect_ospf": len(full), "uplink_target": full[0]})

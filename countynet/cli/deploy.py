@@ -1,5 +1,11 @@
 """`countynet deploy` and `countynet rollback` (typer). `register(app)` adds both commands to the main CLI;
-`python -m countynet.cli.deploy` runs them standalone."""
+`python -m countynet.cli.deploy` runs them standalone.
+
+Both read the build directory (`--build`, default `build/`) through its manifest: a device's files are
+checked against their sha256 before anything is sent, and a hand-edited or stale build is refused unless
+`--allow-modified`. Only the engine's light part is imported here; Netmiko and hier_config load with the
+first device session.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ def _print_wave(w: WaveSummary) -> None:
 
 
 def _print_report(rep: Report, show_diff: bool) -> None:
+    for note in rep.warnings:
+        typer.echo(f"warning: {note}", err=True)
     typer.echo(f"change {rep.change_id} ({'commit' if rep.commit else 'dry-run'})")
     for w in rep.waves:
         _print_wave(w)
@@ -58,8 +66,12 @@ def deploy_cmd(
     rollback_timer: int = typer.Option(300, "--rollback-timer", help="seconds before an unconfirmed change rolls back"),
     resume: bool = typer.Option(False, "--resume", help="continue the interrupted/halted rollout in --state-file"),
     change_id: str = typer.Option(None, "--change-id"),
-    build_dir: Path = typer.Option(Path("build"), "--build-dir"),
-    inventory_dir: Path = typer.Option(Path("inventory/nornir"), "--inventory"),
+    build_dir: Path = typer.Option(Path("build"), "--build", "--build-dir", help="build directory to deploy"),
+    allow_modified: bool = typer.Option(False, "--allow-modified",
+                                        help="push build files that differ from manifest.json (hand-edited/stale)"),
+    inventory_dir: Path = typer.Option(None, "--inventory",
+                                       help="a Nornir inventory directory overriding addresses/ports/data of the "
+                                            "build's host table"),
     backup_dir: Path = typer.Option(Path("backups"), "--backup-dir"),
     state_file: Path = typer.Option(Path(".countynet/deploy-state.json"), "--state-file"),
     audit_log: Path = typer.Option(Path("audit/deploy.jsonl"), "--audit-log"),
@@ -72,11 +84,11 @@ def deploy_cmd(
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
 ) -> None:
     """Preview (default) or apply the intended configs, safely, in canary-first waves."""
-    opts = Options(build_dir=build_dir, inventory_dir=inventory_dir, backup_dir=backup_dir, state_file=state_file,
-                   audit_log=audit_log, known_hosts=known_hosts, insecure=insecure, commit=commit, limit=limit,
-                   wave=wave, wave_by=wave_by, batch_size=batch_size, canary=canary, max_fail=max_fail,
-                   workers=workers, rollback_timer=rollback_timer, conn_timeout=conn_timeout, change_id=change_id,
-                   resume=resume)
+    opts = Options(build_dir=build_dir, allow_modified=allow_modified, inventory_dir=inventory_dir,
+                   backup_dir=backup_dir, state_file=state_file, audit_log=audit_log, known_hosts=known_hosts,
+                   insecure=insecure, commit=commit, limit=limit, wave=wave, wave_by=wave_by,
+                   batch_size=batch_size, canary=canary, max_fail=max_fail, workers=workers,
+                   rollback_timer=rollback_timer, conn_timeout=conn_timeout, change_id=change_id, resume=resume)
     try:
         rep = deploy(opts, _store(vault_file, vault_password_file))
     except (UsageError, SecretError) as exc:
@@ -92,8 +104,10 @@ def rollback_cmd(
     host: str = typer.Argument(..., help="device to restore"),
     to: Path = typer.Option(None, "--to", help="backup file (default: newest backup that differs)"),
     rollback_timer: int = typer.Option(300, "--rollback-timer"),
-    build_dir: Path = typer.Option(Path("build"), "--build-dir"),
-    inventory_dir: Path = typer.Option(Path("inventory/nornir"), "--inventory"),
+    build_dir: Path = typer.Option(Path("build"), "--build", "--build-dir", help="build directory"),
+    allow_modified: bool = typer.Option(False, "--allow-modified",
+                                        help="use build files that differ from manifest.json"),
+    inventory_dir: Path = typer.Option(None, "--inventory", help="Nornir inventory overriding the build's hosts"),
     backup_dir: Path = typer.Option(Path("backups"), "--backup-dir"),
     audit_log: Path = typer.Option(Path("audit/deploy.jsonl"), "--audit-log"),
     known_hosts: Path = typer.Option(Path.home() / ".ssh" / "known_hosts", "--known-hosts"),
@@ -103,8 +117,9 @@ def rollback_cmd(
     change_id: str = typer.Option(None, "--change-id"),
 ) -> None:
     """Restore a device to a backup, with the same armed rollback, post-checks and confirm as deploy."""
-    opts = Options(build_dir=build_dir, inventory_dir=inventory_dir, backup_dir=backup_dir, audit_log=audit_log,
-                   known_hosts=known_hosts, insecure=insecure, rollback_timer=rollback_timer, change_id=change_id)
+    opts = Options(build_dir=build_dir, allow_modified=allow_modified, inventory_dir=inventory_dir,
+                   backup_dir=backup_dir, audit_log=audit_log, known_hosts=known_hosts, insecure=insecure,
+                   rollback_timer=rollback_timer, change_id=change_id)
     try:
         res = rollback(opts, host, to, _store(vault_file, vault_password_file))
     except (UsageError, SecretError) as exc:

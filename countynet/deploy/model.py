@@ -34,7 +34,9 @@ class Outcome(enum.StrEnum):
 @dataclass
 class Options:
     build_dir: Path = Path("build")
-    inventory_dir: Path = Path("inventory/nornir")
+    allow_modified: bool = False     # use build files that differ from manifest.json (hand-edited/stale)
+    topology: Path | None = None     # topology to check the build's staleness against (default: beside it)
+    inventory_dir: Path | None = None  # an operator's Nornir inventory overriding the build's host table
     backup_dir: Path = Path("backups")
     state_file: Path = Path(".countynet/deploy-state.json")
     audit_log: Path = Path("audit/deploy.jsonl")
@@ -94,6 +96,7 @@ class Report:
     waves: list[WaveSummary] = field(default_factory=list)
     halted: bool = False
     halt_reason: str = ""
+    warnings: list[str] = field(default_factory=list)  # build files used although modified (allow_modified)
 
     @property
     def failed(self) -> list[str]:
@@ -101,6 +104,6 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"change_id": self.change_id, "commit": self.commit, "halted": self.halted,
-                "halt_reason": self.halt_reason,
+                "halt_reason": self.halt_reason, "warnings": self.warnings,
                 "waves": [asdict(w) for w in self.waves],
                 "results": {h: r.as_dict() for h, r in self.results.items()}}

@@ -8,6 +8,7 @@ leaves the engine (logs, diffs, backups, audit, reports) goes through :meth:`Sec
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -15,14 +16,26 @@ from pathlib import Path
 
 import yaml
 
-from countynet.render.engine import SECRET_FMT, SECRET_PATTERN
-
-_RX = re.compile(SECRET_PATTERN)
 MASK = "********"
 
 
 class SecretError(Exception):
     """A secret is missing or the vault cannot be opened. The message never contains a value."""
+
+
+@functools.cache
+def _rx() -> re.Pattern[str]:
+    """The placeholder pattern the render stage writes (imported on first use: rendering is not needed
+    to answer a deploy's input errors)."""
+    from countynet.render.engine import SECRET_PATTERN
+
+    return re.compile(SECRET_PATTERN)
+
+
+def _placeholder(name: str) -> str:
+    from countynet.render.engine import SECRET_FMT
+
+    return SECRET_FMT.format(name=name)
 
 
 def env_name(name: str) -> str:
@@ -31,7 +44,7 @@ def env_name(name: str) -> str:
 
 def placeholders(text: str) -> list[str]:
     """Secret names referenced by a rendered text, in order of first use."""
-    return list(dict.fromkeys(_RX.findall(text)))
+    return list(dict.fromkeys(_rx().findall(text)))
 
 
 def _read_vault(path: Path, password: str) -> dict[str, str]:
@@ -98,13 +111,13 @@ class SecretStore:
         if absent:
             raise SecretError(f"missing secret(s) {', '.join(repr(a) for a in absent)}: export "
                               f"{', '.join(env_name(a) for a in absent)} or add them to the vault file")
-        return _RX.sub(lambda m: self.get(m.group(1)), text)
+        return _rx().sub(lambda m: self.get(m.group(1)), text)
 
     def mask(self, text: str) -> str:
         """Put placeholders back in place of every value handed out so far (longest first)."""
         for name, value in sorted(self._used.items(), key=lambda kv: -len(kv[1])):
             if value:
-                text = text.replace(value, SECRET_FMT.format(name=name))
+                text = text.replace(value, _placeholder(name))
         return text
 
     @property

@@ -9,10 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netmiko import ConnectHandler
-from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
-from paramiko.ssh_exception import SSHException
-
 
 class DeployError(Exception):
     """Base of the errors a driver raises on purpose."""
@@ -58,6 +54,10 @@ class Target:
 
 def connect(t: Target) -> Any:
     """A Netmiko session; Unreachable / AuthFailed for the two faults engineers must tell apart."""
+    from netmiko import ConnectHandler  # imported on the first session: deploy answers input errors at once
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+    from paramiko.ssh_exception import SSHException
+
     params: dict[str, Any] = {
         "device_type": t.device_type, "host": t.address, "port": t.port, "username": t.username or "",
         "password": t.password or "", "conn_timeout": t.conn_timeout, "auth_timeout": t.conn_timeout,

@@ -4,6 +4,9 @@
 A thin wrapper: backup, diff, armed rollback, post-checks, confirm and audit are the engine's, so a
 playbook gets exactly the safety of `countynet deploy`. Runs on the controller (connection: local) with
 the interpreter that has countynet installed (`ansible_python_interpreter: "{{ ansible_playbook_python }}"`).
+
+Per host it reads the build's manifest and that one host's files (checked against their sha256), never the
+whole county: its cost does not grow with the size of the build.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ short_description: Safe push of one device's intended config with countynet's en
 options:
   host: {description: inventory host name, required: true, type: str}
   project_dir: {description: countynet project directory, type: path, default: "."}
-  build_dir: {type: path, default: build}
-  inventory_dir: {type: path, default: inventory/nornir}
+  build_dir: {description: the `countynet build` output directory, type: path, default: build}
+  allow_modified: {description: push build files that differ from manifest.json, type: bool, default: false}
+  inventory_dir: {description: a Nornir inventory overriding the build's addresses/ports/data, type: path}
   backup_dir: {type: path, default: backups}
   audit_log: {type: path, default: audit/deploy.jsonl}
   state_dir: {type: path, default: .countynet/ansible}
@@ -42,7 +46,8 @@ def main() -> None:
             "host": {"type": "str", "required": True},
             "project_dir": {"type": "path", "default": "."},
             "build_dir": {"type": "path", "default": "build"},
-            "inventory_dir": {"type": "path", "default": "inventory/nornir"},
+            "allow_modified": {"type": "bool", "default": False},
+            "inventory_dir": {"type": "path", "default": None},
             "backup_dir": {"type": "path", "default": "backups"},
             "audit_log": {"type": "path", "default": "audit/deploy.jsonl"},
             "state_dir": {"type": "path", "default": ".countynet/ansible"},
@@ -69,8 +74,8 @@ def main() -> None:
     def at(x: str | None) -> Path | None:
         return None if x is None else (Path(x) if os.path.isabs(x) else root / x)
 
-    opts = Options(build_dir=at(p["build_dir"]), inventory_dir=at(p["inventory_dir"]),
-                   backup_dir=at(p["backup_dir"]), audit_log=at(p["audit_log"]),
+    opts = Options(build_dir=at(p["build_dir"]), allow_modified=p["allow_modified"],
+                   inventory_dir=at(p["inventory_dir"]), backup_dir=at(p["backup_dir"]), audit_log=at(p["audit_log"]),
                    state_file=at(p["state_dir"]) / f"{p['host']}.json",
                    known_hosts=at(p["known_hosts"]) or Path.home() / ".ssh" / "known_hosts",
                    insecure=p["insecure"], commit=not module.check_mode, limit=p["host"], canary=0,
@@ -82,6 +87,8 @@ def main() -> None:
         module.fail_json(msg=str(exc))
         return
     r = rep.results[p["host"]]
+    for note in rep.warnings:
+        module.warn(note)
     result = {"changed": r.outcome in (Outcome.COMMITTED, Outcome.WOULD_CHANGE), "outcome": r.outcome.value,
               "detail": r.detail, "backup": r.backup, "checks": r.checks, "change_id": rep.change_id,
               "diff_sha256": r.diff_sha256}
