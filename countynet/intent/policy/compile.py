@@ -23,6 +23,7 @@ from typing import Any
 
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
+from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Net, ZoneMap, collapse, zone_map
 from countynet.topology.policy_models import PolicyFile, Rule, parse_port
 
@@ -58,19 +59,6 @@ class Term:
                                        source=str(self.source), destination=str(self.destination),
                                        established=self.reply and self.protocol == "tcp", remark=self.remark,
                                        **fields)
-
-
-def active_rules(policy: PolicyFile, today: dt.date | None = None) -> list[Rule]:
-    """Allow rules in force today: expired rules stay during the grace period, then drop."""
-    today = today or dt.date.today()
-    out = []
-    for r in policy.rules:
-        if r.action != "allow":
-            continue
-        if r.expires and (today - r.expires).days > policy.expiry_grace_days:
-            continue
-        out.append(r)
-    return out
 
 
 def _ports(policy: PolicyFile, services: Iterable[str]) -> list[tuple[str, int | None, int | None]]:
