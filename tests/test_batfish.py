@@ -173,6 +173,51 @@ def test_start_locations_from_the_build(bundled_build: Path) -> None:
     assert (bundled_build / "batfish" / "batfish" / "isp_config.json").is_file()
 
 
+class AnsweringAs:
+    """Stands in for a Batfish server (none can run here: it needs Docker) behind BatfishChecks' four calls:
+    it answers every flow as `fate(flow)` says and records what it was asked."""
+
+    def __init__(self, fate):
+        self.fate = fate
+        self.loaded: list[tuple[Path, str]] = []
+        self.starts: list[str] = []
+
+    def load(self, snapshot_dir: Path, name: str) -> str:
+        self.loaded.append((snapshot_dir, name))
+        return name
+
+    def session_checks(self, snapshot: str, external: set[str]) -> list:
+        assert external  # the city edge's BGP peer is outside the snapshot
+        return []
+
+    def flow_verdict(self, snapshot: str, flow, start: str) -> str:
+        self.starts.append(start)
+        return self.fate(flow)
+
+    def differential(self, snapshot: str, reference: str) -> list[dict[str, str]]:
+        return [{"flow": "f", "before": "ACCEPTED", "after": "DENIED_IN"}]
+
+
+def test_batfish_verdicts_use_the_shared_model(bundled_build: Path) -> None:
+    """run_batfish uploads the build's snapshot, asks every flow of the build's matrix and reports Batfish's
+    answers in the shared vocabulary: agreement is clean, a contradiction is a mismatch finding."""
+    from countynet.outputs.build_reader import BuildReader
+    from countynet.verify.offline_run import run_offline
+
+    b = BuildReader(bundled_build)
+    offline = run_offline(b).verdicts
+    agree = AnsweringAs(lambda f: f.expected)
+    verdicts, findings, diffs = bf.run_batfish(b, agree, offline, reference=b)
+    assert agree.loaded == [(bundled_build / "batfish", "candidate"), (bundled_build / "batfish", "reference")]
+    assert len(verdicts) == len(offline) == len(agree.starts) and not findings and diffs
+    assert {v.status for v in verdicts} == {"ok"} and all(v.where for v in verdicts)
+    flipped = offline[0].flow
+    other = "denied" if flipped.expected == "allowed" else "allowed"
+    verdicts, findings, _ = bf.run_batfish(b, AnsweringAs(lambda f: other if f == flipped else f.expected), offline)
+    assert [f.flow for f in findings] == [flipped] and findings[0].kind in ("missing-allow", "extra-allow")
+    assert "Batfish" in findings[0].message and verdicts[0].status == "mismatch"
+
+
 def test_no_server_is_exit_2_with_how_to_start_one(tmp_path: Path) -> None:
     env = dict(os.environ, BATFISH_PORT=str(_free_port()))
     env.pop("BATFISH_HOST", None)

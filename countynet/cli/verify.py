@@ -58,6 +58,7 @@ def _ref_topology(directory: Path, ref: str, tmp: Path) -> Path:
     arch = subprocess.run(["git", "-C", str(top), "archive", ref, str(rel)], capture_output=True)
     if arch.returncode != 0:
         raise typer.BadParameter(f"cannot read {rel} at {ref}: {arch.stderr.decode().strip()}")
+    tmp.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch.stdout, check=True)
     return tmp / rel
 

@@ -1,4 +1,4 @@
-"""One device through the safe-change pipeline: connect -> fetch running -> scrubbed backup -> remediation ->
+"""One device through the safe-change sequence: connect -> fetch running -> scrubbed backup -> remediation ->
 (dry-run stops) -> apply with the platform's automatic rollback armed -> post-checks from the intent ->
 confirm + save, or roll back and verify the old config is back. `process` never raises: every device ends
 with one Outcome. Imported by the engine when the first device runs (it loads Netmiko and hier_config).
@@ -227,7 +227,7 @@ def post_checks(ctx: Context, drv: Driver, t: Target, cp: CheckPlan) -> dict[str
 
 def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backup: bool = False,
             action: str | None = None) -> DeviceResult:
-    """Run one device through the pipeline; never raises."""
+    """Run one device through the safe-change sequence; never raises."""
     start = time.monotonic()
     res = DeviceResult(host=host, outcome=Outcome.FAILED, wave=wave)
     action = action or ("commit" if ctx.opts.commit else "dry-run")

@@ -1,5 +1,5 @@
 """What a rollout reads before it touches a device: the build (through its manifest), the connection facts
-of every device, the credentials; and the context the per-device pipeline runs in.
+of every device, the credentials; and the context each device's run uses.
 
 Light on purpose (no Netmiko, no hier_config): `countynet deploy` answers input errors - no build, a bad
 limit, no credentials - from here in a fraction of a second.
