@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from countynet.intent.models import DeviceIntent
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 
 def build_intents(topo: Topology, old_lock: Mapping[str, Any]

@@ -29,7 +29,7 @@ from countynet.intent.features.vpn_spoke import vpn_spoke
 from countynet.intent.models import DeviceIntent, Routing, Vlan
 from countynet.intent.parts import Part, concatenate
 from countynet.intent.plan import DevicePlan, allocate, plan
-from countynet.topology.loader import Topology
+from countynet.topology.validated import Topology
 
 # The order of a device's interfaces, VLANs, routes and pools: the order of these features.
 LAYOUT: tuple[Callable[[DevicePlan, Facts], Part], ...] = (

@@ -16,8 +16,8 @@ from types import MappingProxyType
 from countynet.intent.plan import BACKBONE, Allocation, DevicePlan, LinkPlan, Plan, area_id
 from countynet.intent.policy.rules import Exposure, active_rules, internet_exposure
 from countynet.ipam.addr import ip
-from countynet.topology.loader import Topology
 from countynet.topology.models import Server, TownshipFile, Unit, Uplink, Zone
+from countynet.topology.validated import Topology
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 from countynet.errors import Collector
 from countynet.ipam.allocator import AddressPlan, SlotPlan
 from countynet.platforms import Flavour
-from countynet.topology.loader import Topology
 from countynet.topology.models import Hardware, TownshipFile
 from countynet.topology.ranges import expand_ports
+from countynet.topology.validated import Topology
 
 Src = tuple[str, tuple[Any, ...]]  # (file key, YAML path) where a device or link is written
 

@@ -7,7 +7,6 @@ phase 2 checks what spans files: unique names, references, platform choices, upl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +24,9 @@ from countynet.topology.models import (
 )
 from countynet.topology.policy_models import PolicyFile
 from countynet.topology.source import LocDict, Pos, dotted, load_yaml, locate
+from countynet.topology.validated import Source, Topology
 
-
-@dataclass
-class Source:
-    """One loaded file: its display name and located raw data, for pointing errors back into it."""
-
-    name: str
-    raw: Any
-
-
-@dataclass
-class Topology:
-    """The validated topology: every file's model plus where each came from."""
-
-    root: Path
-    county: CountyFile
-    catalog: CatalogFile
-    centre: CentreFile
-    units: UnitsFile
-    townships: list[TownshipFile]
-    policy: PolicyFile
-    sources: dict[str, Source] = field(default_factory=dict)
-    warnings: list[Diagnostic] = field(default_factory=list)
-
-    def where(self, key: str, path: Sequence[Any]) -> tuple[str, Pos]:
-        src = self.sources[key]
-        return src.name, locate(src.raw, path, Pos(src.name, 1, 1))
-
-    def diag(self, key: str, path: Sequence[Any], message: str, hint: str, severity: str = "error"
-             ) -> Diagnostic:
-        name, pos = self.where(key, path)
-        return Diagnostic(name, pos.line, pos.column, dotted(path), message, hint, severity)
+__all__ = ["REQUIRED", "Source", "Topology", "did_you_mean", "load", "validation_diagnostics"]
 
 
 def _model_fields(model: type[BaseModel], path: Sequence[Any]) -> list[str]:

@@ -174,11 +174,7 @@ class Matrix:
         return False
 
 
-def probe_matrix(result: object) -> list[Flow]:
-    """Flows to probe for a compiled build (`countynet.outputs.pipeline.BuildResult`)."""
-    from countynet.outputs.pipeline import BuildResult
-
-    assert isinstance(result, BuildResult)
-    internal = [ipaddress.IPv4Network(p) for p in result.internal]
-    comp = Compiler(result.intents, result.topology.policy, internal)
-    return Matrix(result.intents, result.topology.policy, comp).flows()
+def probe_matrix(intents: dict[str, DeviceIntent], policy: PolicyFile, internal: list[str]) -> list[Flow]:
+    """Flows to probe for a compiled build: its intents, its policy and the county's own aggregates."""
+    comp = Compiler(intents, policy, [ipaddress.IPv4Network(p) for p in internal])
+    return Matrix(intents, policy, comp).flows()

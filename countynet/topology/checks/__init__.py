@@ -17,7 +17,7 @@ from countynet.errors import Diagnostic
 from countynet.topology.checks import catalog, numbering, policy, references
 
 if TYPE_CHECKING:
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 CHECKS = (catalog.check, references.check, numbering.check, policy.check)
 

@@ -9,7 +9,7 @@ from countynet.errors import Diagnostic
 from countynet.suggest import hint_choices
 
 if TYPE_CHECKING:
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 # which hardware kinds can play which role (an "impossible platform choice" is an error)
 ROLE_KINDS: dict[str, set[str]] = {

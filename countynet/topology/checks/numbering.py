@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from countynet.errors import Diagnostic
 
 if TYPE_CHECKING:
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 
 def check(t: Topology) -> Iterator[Diagnostic]:

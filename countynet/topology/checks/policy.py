@@ -11,7 +11,7 @@ from countynet.errors import Diagnostic
 from countynet.suggest import hint_choices
 
 if TYPE_CHECKING:
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 ZONE_KINDS = ("internet", "city", "unit-lan", "township-lan", "village-lan", "device-mgmt")
 

@@ -10,7 +10,7 @@ from countynet.errors import Diagnostic
 from countynet.suggest import hint_choices
 
 if TYPE_CHECKING:
-    from countynet.topology.loader import Topology
+    from countynet.topology.validated import Topology
 
 
 def check(t: Topology) -> Iterator[Diagnostic]:
