@@ -15,16 +15,16 @@ def vpn_hub(dev: DevicePlan, facts: Facts) -> Part:
     if dev.role != "vpn_hub":
         return NOTHING
     cfg = facts.topo.county.vpn
-    up = facts.hub_uplink if facts.hub == dev.name else None
+    up = facts.hub_uplink
     county = [str(n) for n in facts.aggregates]
     peers, static = [], []
-    for v in facts.vpn_villages if up else ():
-        assert up is not None
-        peers.append(VpnPeer(name=v.device, local_address=ip(up.address), remote_address=None,
-                             local_id=f"{dev.name}.{facts.domain}", remote_id=f"{v.device}.{facts.domain}",
-                             psk_secret=v.psk_secret, tunnel_interface=None, local_networks=county,
-                             remote_networks=list(v.local_networks)))
-        static += [StaticRoute(prefix=net, next_hop=up.peer, description=f"{v.device} via IPsec (policy-based)")
-                   for net in v.local_networks]
+    if up is not None and facts.hub == dev.name:  # villages dial the first hub
+        for v in facts.vpn_villages:
+            peers.append(VpnPeer(name=v.device, local_address=ip(up.address), remote_address=None,
+                                 local_id=f"{dev.name}.{facts.domain}", remote_id=f"{v.device}.{facts.domain}",
+                                 psk_secret=v.psk_secret, tunnel_interface=None, local_networks=county,
+                                 remote_networks=list(v.local_networks)))
+            static += [StaticRoute(prefix=net, next_hop=up.peer, description=f"{v.device} via IPsec (policy-based)")
+                       for net in v.local_networks]
     return Part(static=tuple(static), vpn=Vpn(role="hub", ike_version=cfg.ike_version, ike_proposal=cfg.ike_proposal,
                                               esp_proposal=cfg.esp_proposal, peers=peers))
