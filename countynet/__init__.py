@@ -5,7 +5,7 @@ The public API is one function per stage, in the order data flows (in the manner
 >>> import countynet
 >>> topo = countynet.load("topology")                 # validated model (raises TopologyError on bad input)
 >>> result = countynet.build_intents("topology")      # + addresses (lock) + per-device intent + policy
->>> result = countynet.render(result)                 # + configuration files per device
+>>> result = countynet.render_configs(result)         # + configuration files per device
 >>> manifest = countynet.write_build(result, "build") # build/ and inventory/ written atomically, lock updated
 
 Names resolve lazily, so importing one stage (for example `countynet.deploy`) never loads the others.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from countynet.outputs.pipeline import BuildResult
     from countynet.topology.loader import Topology
 
-__all__ = ["build_intents", "load", "render", "write_build"]
+__all__ = ["build_intents", "load", "render_configs", "write_build"]
 
 
 def load(topology_dir: str | Path) -> Topology:
@@ -42,7 +42,7 @@ def build_intents(topology_dir: str | Path) -> BuildResult:
     return compile_topology(Path(topology_dir))
 
 
-def render(result: BuildResult) -> BuildResult:
+def render_configs(result: BuildResult) -> BuildResult:
     """Render every device's configuration files from its intent; returns the same result, configs filled."""
     from countynet.outputs.pipeline import render as _render
 

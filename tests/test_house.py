@@ -25,13 +25,13 @@ def _build(topo: Path, out: Path, env: dict[str, str] | None = None, python: str
 
 
 def test_stage_api_matches_the_cli_build(tmp_path: Path) -> None:
-    """load -> build_intents -> render -> write_build gives the intents and configs the CLI build writes."""
+    """load -> build_intents -> render_configs -> write_build gives the intents and configs the CLI build writes."""
     import countynet
 
     topo = tmp_path / "topology"
     shutil.copytree(TOPOLOGY, topo)
     assert countynet.load(topo).county.county.name
-    result = countynet.render(countynet.build_intents(topo))
+    result = countynet.render_configs(countynet.build_intents(topo))
     manifest = countynet.write_build(result, tmp_path / "api-build")
     cli = _build(topo, tmp_path / "cli-build")
     assert manifest["devices"] == cli["devices"] == len(result.intents)
