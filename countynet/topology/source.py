@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from countynet.errors import Diagnostic
+from countynet.fileio import YamlTooLarge, check_yaml_expansion, check_yaml_size
 
 try:  # libyaml is a dependency of PyYAML wheels; fall back to pure Python only if it is missing
     _BaseLoader: type = yaml.CSafeLoader
@@ -106,9 +107,27 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Diagnos
     return parse_yaml(text, name)
 
 
-def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
+def _bounded_load(text: str, loader_cls: type) -> Any:
+    """Compose the document, check its size and alias expansion, then construct it (YamlTooLarge past a bound)."""
+    check_yaml_size(text)
+    loader = loader_cls(text)
     try:
-        data = yaml.load(text, Loader=_make_loader(name))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_yaml_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
+    """Parse YAML text with positions; return the data and any diagnostics (syntax, duplicates, bounds)."""
+    try:
+        data = _bounded_load(text, _make_loader(name))
+    except YamlTooLarge as big:
+        return None, [Diagnostic(name, big.line, big.column, "", str(big),
+                                 "write the values out instead of nesting aliases, or split the file")]
     except _DuplicateKey as dup:
         return None, [Diagnostic(name, dup.pos.line, dup.pos.column, "", f"duplicate key {dup.key!r} "
                                  f"(first defined at line {dup.first.line})",
