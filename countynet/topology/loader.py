@@ -16,6 +16,7 @@ from countynet.errors import Collector, Diagnostic
 from countynet.suggest import did_you_mean
 from countynet.topology.checks import check_topology
 from countynet.topology.models import (
+    PATTERN_HINTS,
     CatalogFile,
     CentreFile,
     CountyFile,
@@ -108,6 +109,10 @@ def validation_diagnostics(exc: ValidationError, model: type[BaseModel], src: So
                 desc = _field_description(model, loc)
                 hint = desc if desc and desc.startswith("every") else (
                     f"add `{loc[-1]}:`" + (f" ({desc})" if desc else ""))
+            if kind == "string_pattern_mismatch":
+                pattern = str(err.get("ctx", {}).get("pattern"))
+                message = f"{err.get('input')!r} is not allowed here"
+                hint = PATTERN_HINTS.get(pattern) or f"write a value that matches {pattern}"
             if kind == "literal_error":
                 hint = message
                 message = f"value {err.get('input')!r} is not allowed"

@@ -14,9 +14,33 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from countynet import platforms
+from countynet.topology.text import Banner, Description, DomainName, Label, Note
 
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case name: a-z, 0-9, -")]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,40}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case name: a-z, 0-9, -")]
 Source = Literal["sourced", "chosen", "placeholder"]
+SecretRef = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$",
+                                 description="secret reference, resolved at push time")]
+PortName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/.:{}-]{0,63}$", description=(
+    "interface name, e.g. GigabitEthernet0/0/1; 'GigabitEthernet0/0/{1..8}' expands to a range"))]
+IfTemplate = Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9/.{}-]{0,63})?$",
+                                  description="interface name, with {n} where the number goes")]
+GroupName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,40}$", description="port group name, e.g. uplink")]
+Endpoint = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}(:[A-Za-z0-9][A-Za-z0-9/.:-]{0,63})?$",
+                                description="'device', 'device:port-group' or 'device:Interface0/0/1'")]
+
+def _pattern(t: Any) -> str:
+    return str(next(m.pattern for f in t.__metadata__ for m in f.metadata if hasattr(m, "pattern")))
+
+
+PATTERN_HINTS = {  # the fix for a value that does not match one of the patterns above
+    NAME_PATTERN: "use lower-case letters, digits and '-' only",
+    _pattern(SecretRef): "write a secret reference: lower-case letters, digits, '_', '.' and '-'",
+    _pattern(PortName): "write an interface name such as GigabitEthernet0/0/1 (a range: GigabitEthernet0/0/{1..8})",
+    _pattern(IfTemplate): "write an interface name with {n} where the number goes, e.g. Eth-Trunk{n}",
+    _pattern(GroupName): "write a port group name: lower-case letters, digits, '_' and '-', e.g. uplink",
+    _pattern(Endpoint): "write 'device', 'device:port-group' or 'device:Interface0/0/1'",
+}
 
 
 class Strict(BaseModel):
@@ -49,12 +73,12 @@ IfAddress = Annotated[str, Field(description="IPv4 address with length, e.g. 10.
 
 class CountyInfo(Strict):
     name: Name
-    name_zh: str
+    name_zh: Label
     admin_code: str = Field(pattern=r"^\d{6}$")
-    seat_zh: str = ""
-    city: str
-    city_zh: str = ""
-    domain: str = Field(description="DNS domain used in device FQDNs")
+    seat_zh: Label = ""
+    city: Label
+    city_zh: Label = ""
+    domain: DomainName
     prefix: Name = Field(description="short host-name prefix, e.g. yx")
 
 
@@ -97,13 +121,13 @@ class Pools(Strict):
 class User(Strict):
     name: Name
     role: Literal["admin", "operator", "auditor"]
-    secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="secret reference, resolved at push time")
+    secret: SecretRef
 
 
 class SnmpUser(Strict):
     name: Name
-    auth_secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    priv_secret: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    auth_secret: SecretRef
+    priv_secret: SecretRef
 
 
 class Management(Strict):
@@ -114,7 +138,7 @@ class Management(Strict):
     snmp_users: list[SnmpUser] = Field(min_length=1)
     aaa_servers: list[Name] = []
     jump_hosts: list[Name] = []
-    banner: str
+    banner: Banner
     login_attempts: int = Field(5, ge=1, le=10)
     lockout_minutes: int = Field(15, ge=1)
     idle_timeout_minutes: int = Field(10, ge=1, le=30)
@@ -135,7 +159,8 @@ class Vpn(Strict):
     ike_version: Literal[1, 2] = 2
     ike_proposal: str = Field("aes256-sha256-modp2048", pattern=r"^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$")
     esp_proposal: str = Field("aes256-sha256-modp2048", pattern=r"^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$")
-    psk_secret_prefix: str = Field("vpn-psk", description="each village's PSK is <prefix>-<township>-<village>")
+    psk_secret_prefix: str = Field("vpn-psk", pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",
+                                   description="each village's PSK is <prefix>-<township>-<village>")
 
 
 class Vlans(Strict):
@@ -149,8 +174,8 @@ class Vlans(Strict):
 
 class Wave(Strict):
     number: int = Field(ge=0)
-    name: str
-    description: str = ""
+    name: Label
+    description: Description = ""
 
 
 class CountyFile(Strict):
@@ -163,13 +188,13 @@ class CountyFile(Strict):
     routing: Routing
     vpn: Vpn
     waves: list[Wave] = Field(min_length=1)
-    notes: list[str] = []
+    notes: list[Note] = []
 
 
 # --------------------------------------------------------------------------- catalog.yaml
 
 class PortGroup(Strict):
-    ports: list[str] = Field(min_length=1, description="names; 'GigabitEthernet0/0/{1..8}' expands to a range")
+    ports: list[PortName] = Field(min_length=1, description="names; 'GigabitEthernet0/0/{1..8}' expands to a range")
 
 
 def _flavour_enum(schema: dict[str, Any]) -> None:
@@ -179,13 +204,15 @@ def _flavour_enum(schema: dict[str, Any]) -> None:
 class Hardware(Strict):
     flavour: str = Field(description="platform flavour (countynet/platforms/<flavour>.yaml), e.g. huawei_vrp8_ce",
                          json_schema_extra=_flavour_enum)
-    vendor: str
-    description: str = ""
-    ports: dict[str, list[str]] = Field(description="port groups (uplink, downlink, lan, wan...) -> ports")
+    vendor: Label
+    description: Description = ""
+    ports: dict[GroupName, list[PortName]] = Field(description="port groups (uplink, downlink, lan, wan...) -> ports")
     kind: Literal["router", "switch", "firewall", "server"]
-    lag_name: str = Field("", description="aggregate interface name with {n}; empty: the flavour's (Eth-Trunk{n})")
-    loopback_name: str = Field("", description="name of the loopback interface; empty: the flavour's (LoopBack0)")
-    vlan_if: str = Field("", description="SVI name with {n}, e.g. Vlanif{n}; empty if none")
+    lag_name: IfTemplate = Field("",
+                                 description="aggregate interface name with {n}; empty: the flavour's (Eth-Trunk{n})")
+    loopback_name: IfTemplate = Field("",
+                                      description="name of the loopback interface; empty: the flavour's (LoopBack0)")
+    vlan_if: IfTemplate = Field("", description="SVI name with {n}, e.g. Vlanif{n}; empty if none")
 
     @field_validator("flavour")
     @classmethod
@@ -202,7 +229,7 @@ class Kit(Strict):
     """A named device preset so a site takes one line."""
 
     hardware: Name
-    description: str = ""
+    description: Description = ""
 
 
 class CatalogFile(Strict):
@@ -220,7 +247,7 @@ Role = Literal["core", "wan", "firewall", "city_edge", "vpn_hub", "access_switch
 class Zone(Strict):
     name: Name
     vlan: int = Field(ge=2, le=4094)
-    description: str
+    description: Description
     prefix: Prefix | None = Field(None, description="pin; otherwise allocated from pools.centre_zone")
     security_zone: Name
 
@@ -232,15 +259,15 @@ class CentreDevice(Strict):
     role: Role
     kit: Name
     wave: int = Field(0, ge=0)
-    description: str = ""
+    description: Description = ""
     loopback: IfAddress | None = Field(None, description="pin; otherwise from pools.loopback")
 
 
 class Link(Strict):
     """A cable in the machine room. Ends are 'device' or 'device:port-group' or 'device:Interface0/0/1'."""
 
-    a: str
-    b: str
+    a: Endpoint
+    b: Endpoint
     type: Literal["routed", "trunk", "lag"] = "routed"
     vlans: list[Name] = Field([], description="zones carried on a trunk or lag")
     members: int = Field(2, ge=2, le=8, description="member ports of a lag")
@@ -261,7 +288,7 @@ class Link(Strict):
 class Server(Strict):
     name: Name
     zone: Name
-    function: str
+    function: Description
     services: list[Name] = Field([], description="service names from policy.yaml that this server offers")
     switch: Name = Field(description="access switch the server is cabled to")
     address: IfAddress | None = Field(None, description="pin; otherwise from pools.zone_host")
@@ -273,9 +300,9 @@ class Uplink(Strict):
 
     name: Name
     kind: Literal["internet", "city"]
-    device: str = Field(description="'device' or 'device:port-group'")
+    device: Endpoint
     address: IfAddress = Field(description="our side, given by the provider")
-    peer: str = Field(description="provider's address (no length)")
+    peer: str = Field(pattern=r"^[0-9.]{7,15}$", description="provider's address (no length)")
     peer_asn: int | None = Field(None, ge=1, le=4294967295)
     receive: list[Prefix] = Field([], description="prefixes accepted from the city network")
     source: Source = "chosen"
@@ -306,11 +333,11 @@ class CentreFile(Strict):
 
 class Unit(Strict):
     id: Name
-    name_zh: str
-    name_en: str
+    name_zh: Label
+    name_en: Label
     kit: Name | None = None
     wave: int | None = Field(None, ge=0)
-    superior: str = Field("", description="superior department in the city network, reached via the centre")
+    superior: Label = Field("", description="superior department in the city network, reached via the centre")
     lan_prefix: Prefix | None = Field(None, description="pin; otherwise from pools.unit_lan")
 
     _p = field_validator("lan_prefix")(lambda v: _net(v) if v is not None else v)
@@ -322,7 +349,7 @@ class UnitsFile(Strict):
     default_kit: Name
     default_wave: int = Field(ge=0)
     attach_to: Name = Field(description="centre device terminating the units' leased lines")
-    source: str = ""
+    source: Note = ""
     units: list[Unit] = Field(min_length=1)
 
 
@@ -330,7 +357,7 @@ class UnitsFile(Strict):
 
 class Village(Strict):
     id: Name
-    name_zh: str = ""
+    name_zh: Label = ""
     attach: Literal["leased", "vpn"] = Field(description=(
         "every village needs an uplink: attach: leased (line to the township) or attach: vpn "
         "(IPsec over broadband)"))
@@ -348,10 +375,10 @@ class TownshipFile(Strict):
     """Root of one `topology/townships/<id>.yaml`."""
 
     id: Name
-    name_zh: str
+    name_zh: Label
     pinyin: str
     kind: Literal["town", "township"]
-    name_in_plan_zh: str = ""
+    name_in_plan_zh: Label = ""
     area: int = Field(ge=1, le=999, description="OSPF area of the township (stable; chosen)")
     rollout: Rollout
     wave: int = Field(ge=0)
@@ -360,13 +387,13 @@ class TownshipFile(Strict):
     village_kit: Name
     attach_to: Name = Field(description="centre device terminating the township's leased line")
     villages_source: Source = Field(description="is the number of villages sourced or chosen?")
-    villages_note: str = ""
+    villages_note: Note = ""
     villages: list[Village] = Field(min_length=1)
 
     @field_validator("pinyin")
     @classmethod
     def _ascii(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z' ]+", v):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z' ]{0,40}", v):
             raise ValueError("pinyin is written in Latin letters without tones, e.g. Litian")
         return v
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from countynet.topology.models import Name, Strict
+from countynet.topology.text import Description, Label
 
 PORT_RE = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
 
@@ -37,7 +38,7 @@ def parse_port(spec: str) -> tuple[str, int, int]:
 
 class Service(Strict):
     ports: list[ServiceSpec] = Field(min_length=1)
-    description: str = ""
+    description: Description = ""
 
     @field_validator("ports")
     @classmethod
@@ -54,7 +55,7 @@ ZoneKind = Literal[
 
 class SecurityZone(Strict):
     kind: ZoneKind = Field(description="where the zone's members come from in the topology")
-    description: str
+    description: Description
     trust: int = Field(ge=0, le=100, description="0 = untrusted (internet) ... 100 = management")
 
 
@@ -71,8 +72,8 @@ class Rule(Strict):
     action: Literal["allow", "deny"] = "allow"
     destination_hosts: list[Name] = Field([], description="limit the destination to these servers")
     scope: Scope | None = None
-    owner: str
-    reason: str
+    owner: Label
+    reason: Description
     expires: dt.date | None = None
 
 

@@ -2,7 +2,8 @@
 
 * :mod:`.catalog` - kits name known hardware, and each kit's hardware can play the role it is given;
 * :mod:`.references` - every name a file uses (devices, zones, servers, ports, uplinks) exists where it should;
-* :mod:`.numbering` - names, VLAN ids, OSPF areas, waves and years are unique or declared;
+* :mod:`.numbering` - names, VLAN ids (zones and the VLAN plan), OSPF areas, waves and years are unique or declared;
+* :mod:`.names` - every generated host name is a DNS label of at most 63 characters;
 * :mod:`.policy` - the security policy's zones, services, hosts and scopes exist; expired rules warn.
 
 Each check yields located diagnostics; :func:`check_topology` runs them all (the loader collects them).
@@ -14,12 +15,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from countynet.errors import Diagnostic
-from countynet.topology.checks import catalog, numbering, policy, references
+from countynet.topology.checks import catalog, names, numbering, policy, references
 
 if TYPE_CHECKING:
     from countynet.topology.validated import Topology
 
-CHECKS = (catalog.check, references.check, numbering.check, policy.check)
+CHECKS = (catalog.check, references.check, numbering.check, names.check, policy.check)
 
 
 def check_topology(t: Topology) -> Iterator[Diagnostic]:

@@ -36,6 +36,7 @@ def check(t: Topology) -> Iterator[Diagnostic]:
         if vlans.index(z.vlan) != i:
             yield t.diag("centre", ["zones", i, "vlan"], f"VLAN {z.vlan} is used by two zones",
                          "give each zone its own VLAN id")
+    yield from _vlan_plan(t)
     for i, d in enumerate(c.devices):
         yield from unique(d.name, "centre", ["devices", i, "name"])
         if d.wave not in waves:
@@ -71,3 +72,29 @@ def check(t: Topology) -> Iterator[Diagnostic]:
                 yield t.diag(key, ["villages", i, "id"], f"duplicate village {vil.id!r} in {tw.id}",
                              "give each village of a township its own id")
             ids.add(vil.id)
+
+
+def _vlan_plan(t: Topology) -> Iterator[Diagnostic]:
+    """The VLAN plan: a township switch's two LAN VLANs differ, the transit range is ordered, and no LAN or
+    zone VLAN falls inside the transit range (switches would carry one VLAN id for two purposes)."""
+    v = t.county.vlans
+    if v.township_stations == v.township_gov:
+        gov = t.where("county", ["vlans", "township_gov"])[1]
+        yield t.diag("county", ["vlans", "township_stations"],
+                     f"VLAN {v.township_stations} is also township_gov (line {gov.line}): the township switch "
+                     f"would carry both LANs in one VLAN", "give township_stations its own VLAN id")
+    if v.transit_first > v.transit_last:
+        yield t.diag("county", ["vlans", "transit_last"],
+                     f"transit_last {v.transit_last} is below transit_first {v.transit_first}",
+                     "set transit_last to transit_first or higher")
+    transit = range(v.transit_first, v.transit_last + 1)
+    for field in ("township_gov", "township_stations", "village_lan", "unit_lan"):
+        vid = getattr(v, field)
+        if vid in transit:
+            yield t.diag("county", ["vlans", field], f"VLAN {vid} lies in the transit range "
+                         f"{v.transit_first}-{v.transit_last}", "choose a VLAN id outside the transit range")
+    for i, z in enumerate(t.centre.zones):
+        if z.vlan in transit:
+            yield t.diag("centre", ["zones", i, "vlan"], f"zone VLAN {z.vlan} lies in the transit range "
+                         f"{v.transit_first}-{v.transit_last} (county.yaml)",
+                         "choose a VLAN id outside the transit range")
