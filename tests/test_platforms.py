@@ -96,8 +96,10 @@ def test_inheritance_deep_merges_mappings() -> None:
     assert ce.tools.napalm == "ce"                       # its own
     assert ce.tools.netmiko == "huawei_vrpv8"            # from huawei_vrp8
     assert ce.tools.hier_config == "HUAWEI_VRP"          # from huawei_vrp
-    assert ce.commands["user_level"] == "local-user {user} level {level}"   # VRP8's form
-    assert ce.commands["telnet_off"] == "undo telnet server enable"         # the family's
+    assert ce.commands["lacp_mode"] == "mode lacp-static"                   # VRP8's form
+    assert ce.commands["user_level"] == "local-user {user} privilege level {level}"  # its own (CE V300R)
+    assert platforms.flavour("huawei_vrp8_ne").commands["telnet_off"] == "undo telnet server enable"  # the family's
+    assert platforms.flavour("huawei_vrp8_ne").commands["user_level"] == "local-user {user} level {level}"  # VRP8's
     assert platforms.flavour("huawei_vrp5").commands["user_level"] == "local-user {user} privilege level {level}"
     assert _merge({"a": {"x": 1, "y": [1]}, "b": 1}, {"a": {"y": [2]}, "c": 3}) == {"a": {"x": 1, "y": [2]}, "b": 1,
                                                                                     "c": 3}
@@ -142,14 +144,17 @@ def test_intent_without_flavour_gets_the_general_one(bundled) -> None:
 
 
 def test_templates_read_the_flavours_command_forms(bundled) -> None:
-    """VRP5 and VRP8 differ in user levels, LACP and traffic filters: the lines come from each flavour."""
-    core, aonan = bundled.intents["yx-core-1"], bundled.intents["yx-aonan-sw1"]
+    """VRP5, CE and NE differ in user levels, LACP and traffic filters: the lines come from each flavour."""
+    core, aonan, wan = bundled.intents["yx-core-1"], bundled.intents["yx-aonan-sw1"], bundled.intents["yx-wan-1"]
     vrp8, vrp5 = render_device(core)["yx-core-1.cfg"], render_device(aonan)["yx-aonan-sw1.cfg"]
+    ne = render_device(wan)["yx-wan-1.cfg"]
     user = core.management.users[0]
-    assert f" local-user {user.name} level {user.privilege}\n" in vrp8
-    assert f" local-user {user.name} privilege level {user.privilege}\n" in vrp5
+    assert f" local-user {user.name} privilege level {user.privilege}\n" in vrp8
+    assert f" local-user {wan.management.users[0].name} level {wan.management.users[0].privilege}\n" in ne
+    v5user = aonan.management.users[0]
+    assert f" local-user {v5user.name} privilege level {v5user.privilege}\n" in vrp5
     assert " mode lacp-static\n" in vrp8 and " portswitch\n" in vrp8
-    assert re.search(r"^ traffic-filter acl \d+ inbound$", vrp8, re.M)
+    assert re.search(r"^ traffic-policy \S+ inbound$", vrp8, re.M) and "traffic-filter" not in vrp8
     assert re.search(r"^ traffic-filter inbound acl \d+$", vrp5, re.M)
     assert " portswitch\n" not in vrp5
 

@@ -70,11 +70,11 @@ ALLOWED = [
     r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",
     rf" peer {IP} connect-interface {IFNAME}", r" #", r" address-family ipv4 unicast",
     rf"  peer {IP} enable", rf"  peer {IP} prefix-list {NAME} (?:import|export)",
-    rf"local-user {NAME} class manage", rf" password irreversible-cipher {SECRET}", r" service-type ssh",
+    rf"local-user {NAME} class manage", rf" password simple {SECRET}", r" service-type ssh",
     r" authorization-attribute user-role (?:network-admin|level-\d+)",
     r" ssh server enable", r" ssh server acl 2001",
     rf" ssh user {NAME} service-type stelnet authentication-type password",
-    r"line vty 0 63", r" authentication-mode scheme", r" protocol inbound ssh", r" acl 2001 inbound",
+    r"line vty 0 63", r" authentication-mode scheme", r" protocol inbound ssh",
     r" idle-timeout \d+ 0", r" ntp-service enable", rf" ntp-service unicast-server {IP} source {IFNAME}",
     r" info-center enable", rf" info-center loghost source {IFNAME}", rf" info-center loghost {IP} facility local7",
     r" snmp-agent", r" snmp-agent sys-info version v3", r" snmp-agent mib-view included iso-view iso",
@@ -139,8 +139,12 @@ def test_management_hardening(devices) -> None:
     text = config(d)
     m = d.management
     assert block(text, "line vty 0 63") == [
-        "line vty 0 63", " authentication-mode scheme", " protocol inbound ssh", " acl 2001 inbound",
-        f" idle-timeout {m.idle_timeout_minutes} 0"]
+        "line vty 0 63", " authentication-mode scheme", " protocol inbound ssh",
+        f" idle-timeout {m.idle_timeout_minutes} 0"]  # no `acl N inbound`: Comware 7 has none in line view
+    assert " ssh server acl 2001\n" in text  # SSH sources are restricted here instead
+    for u in m.users:  # Comware 7 takes `simple` (the device stores a hash), never Huawei's irreversible-cipher
+        assert block(text, f"local-user {u.name} class manage")[1] == f" password simple ${{secret:{u.secret}}}"
+    assert "irreversible-cipher" not in text
     assert f" password-control login-attempt {m.login_attempts} exceed lock-time {m.lockout_minutes}" in text
     roles = {u.name: block(text, f"local-user {u.name} class manage")[-1] for u in m.users}
     assert roles == {u.name: " authorization-attribute user-role "

@@ -27,7 +27,7 @@ ENC = r"aes-(?:128|192|256)"
 # Every line of a rendered VRP configuration must match one of these (anchored) patterns.
 COMMON = [
     r"#", r"return", rf"sysname {NAME}", r"clock timezone (?:BJ|UTC) (?:add|minus) \d\d:\d\d:\d\d",
-    r'header login information "[^"]+"', r"undo telnet server enable", r"dhcp enable",
+    r'header login information "[^"]+"', r"dhcp enable",
     rf"vlan batch {VLANS}", r"vlan \d+", rf" name {NAME}",
     r"acl number \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
@@ -59,15 +59,15 @@ COMMON = [
     r"bgp \d+", rf" router-id {IP}", rf" peer {IP} as-number \d+", rf" peer {IP} description \S.*",
     rf" peer {IP} connect-interface {IFNAME}", r" #", r" ipv4-family unicast", rf"  network {IP} {IP}",
     rf"  peer {IP} enable", rf"  peer {IP} ip-prefix {NAME} (?:import|export)",
-    r"aaa", r" local-aaa-user wrong-password retry-interval \d+ retry-time \d+ block-time \d+",
+    r"aaa",
     rf" local-user {NAME} password irreversible-cipher {SECRET}", rf" local-user {NAME} service-type ssh",
     r"stelnet server enable", r"ssh server-source all-interface", r"ssh server acl 2000",
     r"ssh server cipher aes256_ctr aes128_ctr", r"ssh server hmac sha2_256",
     rf"ssh user {NAME} authentication-type password", rf"ssh user {NAME} service-type stelnet",
     r"user-interface vty 0 4", r" authentication-mode aaa", r" protocol inbound ssh", r" acl 2000 inbound",
-    r" idle-timeout \d+ 0", rf"ntp-service unicast-server {IP}", rf"ntp-service source-interface {IFNAME}",
+    r" idle-timeout \d+ 0",
     r"info-center enable", rf"info-center loghost source {IFNAME}", rf"info-center loghost {IP} facility local7",
-    r"snmp-agent", r"snmp-agent sys-info version v3", r"undo snmp-agent sys-info version v1 v2c",
+    r"snmp-agent", r"snmp-agent sys-info version v3",
     r"snmp-agent mib-view included iso-view iso",
     r"snmp-agent group v3 nms-group privacy read-view iso-view notify-view iso-view acl 2000",
     rf"snmp-agent usm-user v3 {NAME} group nms-group",
@@ -75,17 +75,35 @@ COMMON = [
     rf"snmp-agent usm-user v3 {NAME} privacy-mode aes256 cipher {SECRET}", rf"snmp-agent trap source {IFNAME}",
     rf"snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
 ]
-BY_OS = {
-    "vrp5": [r" mode lacp", r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
-             rf" local-user {NAME} privilege level \d+"],
-    "vrp8": [r" mode lacp-static", r" traffic-filter acl \d+ (?:inbound|outbound)", r" portswitch",
-             r" undo portswitch", rf" local-user {NAME} level \d+"],
+# The forms VRP5 and generic VRP8 share and the CE (V300R) / NE (V800R) flavours override (platform registry).
+VRP_LEGACY = [
+    r"undo telnet server enable", r" local-aaa-user wrong-password retry-interval \d+ retry-time \d+ block-time \d+",
+    rf"ntp-service unicast-server {IP}", rf"ntp-service source-interface {IFNAME}",
+    r"undo snmp-agent sys-info version v1 v2c",
+]
+VRP8 = [r" mode lacp-static", r" portswitch", r" undo portswitch"]
+MQC = [rf"traffic classifier {NAME} type or", r" if-match acl \d+", rf"traffic behavior {NAME}", r" permit",
+       rf"traffic policy {NAME}", rf" classifier {NAME} behavior {NAME}",
+       rf" traffic-policy {NAME} (?:inbound|outbound)"]
+BY_FLAVOUR = {
+    "huawei_vrp5": [*VRP_LEGACY, r" mode lacp", r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
+                    rf" local-user {NAME} privilege level \d+", r"ipsec authentication sha2 compatible enable"],
+    "huawei_vrp8": [*VRP_LEGACY, *VRP8, r" traffic-filter acl \d+ (?:inbound|outbound)",
+                    rf" local-user {NAME} level \d+"],
+    "huawei_vrp8_ce": [*VRP8, *MQC, r"telnet server disable", rf"ntp unicast-server {IP}",
+                       rf"ntp source-interface {IFNAME}", r"snmp-agent sys-info version (?:v1|v2c) disable",
+                       rf" local-user {NAME} privilege level [0-3]", r" local-aaa-user wrong-password retry-interval "
+                       r"\d+ retry-time \d+ block-time \d+"],
+    "huawei_vrp8_ne": [*[p for p in VRP_LEGACY if "local-aaa-user" not in p], *VRP8,
+                       r" traffic-filter acl \d+ (?:inbound|outbound)", rf" local-user {NAME} level \d+",
+                       r"command-privilege level rearrange", r" user-block failed-times \d+ period \d+",
+                       r" user-block reactive \d+"],
 }
 
 
-def lint(text: str, os_name: str) -> list[str]:
-    """Lines matching none of the allowed command patterns of this VRP version."""
-    return lint_lines(text, [re.compile(p) for p in COMMON + BY_OS[os_name]])
+def lint(text: str, flavour: str) -> list[str]:
+    """Lines matching none of the allowed command patterns of this VRP flavour."""
+    return lint_lines(text, [re.compile(p) for p in COMMON + BY_FLAVOUR[flavour]])
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +117,13 @@ def test_golden(bundled, host: str) -> None:
 
 
 def test_every_device_renders_lint_clean(devices) -> None:
-    assert {d.os for d in devices.values()} == {"vrp5", "vrp8"}
+    assert {d.flavour for d in devices.values()} == {"huawei_vrp5", "huawei_vrp8_ce", "huawei_vrp8_ne"}
     problems = {}
     for host, d in devices.items():
         text = config(d)
         assert text.endswith("#\nreturn\n"), f"{host}: does not end with return"
         assert f"sysname {host}\n" in text
-        bad = lint(text, d.os)
+        bad = lint(text, d.flavour)
         if bad:
             problems[host] = bad[:5]
     assert not problems, problems
@@ -114,13 +132,17 @@ def test_every_device_renders_lint_clean(devices) -> None:
 def test_lint_catches_typos(devices) -> None:
     d = devices["yx-aonan-sw1"]
     text = config(d)
-    assert lint(text, d.os) == []
+    assert lint(text, d.flavour) == []
     for good, typo in ((" port default vlan", " port defualt vlan"), ("stelnet server enable", "stelnet enable"),
                        (" ospf timer hello", " ospf timer helo"), ("vlan batch", "vlan bacth")):
         assert good in text
-        assert lint(text.replace(good, typo, 1), d.os), typo
+        assert lint(text.replace(good, typo, 1), d.flavour), typo
     # a VRP8 keyword on a VRP5 device is a lint error too
-    assert lint(text.replace(" mode lacp", " mode lacp-static") + " traffic-filter acl 3001 inbound\n", "vrp5")
+    assert lint(text.replace(" mode lacp", " mode lacp-static") + " traffic-filter acl 3001 inbound\n", "huawei_vrp5")
+    # a VRP5 form on a CloudEngine is one too
+    core = config(devices["yx-core-1"])
+    assert lint(core, "huawei_vrp8_ce") == []
+    assert lint(core.replace("telnet server disable", "undo telnet server enable"), "huawei_vrp8_ce")
 
 
 def test_deterministic(bundled, devices) -> None:
@@ -154,15 +176,33 @@ def test_management_hardening(devices) -> None:
     assert [f" rule {5 * (n + 1)} permit source {p.split('/')[0]} 0.0.0.255"
             for n, p in enumerate(m.allowed_sources)] == acl[2:-1]
     assert acl[-1] == " rule 1000 deny"
+    # CloudEngine (V300R): its own NTP/telnet/SNMP forms, user levels 0-3 (admin 3, operator 2, auditor 1)
     assert (f" local-aaa-user wrong-password retry-interval {m.lockout_minutes} retry-time {m.login_attempts} "
             f"block-time {m.lockout_minutes}") in text
+    assert {u.role: u.privilege for u in m.users} == {"admin": 3, "operator": 2, "auditor": 1}
     for u in m.users:
-        assert f" local-user {u.name} level {u.privilege}\n" in text  # VRP8 keyword
+        assert f" local-user {u.name} privilege level {u.privilege}\n" in text
+    lines = text.splitlines()
+    assert "telnet server disable" in lines
+    assert {"snmp-agent sys-info version v1 disable", "snmp-agent sys-info version v2c disable"} <= set(lines)
+    for s in m.ntp_servers:
+        assert f"ntp unicast-server {s}" in lines
+    assert f"ntp source-interface {m.source_interface}" in lines
+    assert "ntp-service" not in text and "traffic-filter" not in text
+    # NE40E (V800R): lockout by user-block, levels up to 15 after `command-privilege level rearrange`
+    ne = config(devices["yx-wan-1"])
+    ne_lines = ne.splitlines()
+    assert block(ne, "aaa")[1:3] == [f" user-block failed-times {m.login_attempts} period {m.lockout_minutes}",
+                                     f" user-block reactive {m.lockout_minutes}"]
+    assert ne_lines.index("command-privilege level rearrange") < ne_lines.index("aaa")
+    assert " local-user netadmin level 15" in ne_lines
+    assert "local-aaa-user" not in ne
     vrp5 = config(devices["yx-aonan-rt1"])
-    for u in m.users:
+    m5 = devices["yx-aonan-rt1"].management
+    for u in m5.users:
         assert f" local-user {u.name} privilege level {u.privilege}\n" in vrp5
-    for t in (text, vrp5):
-        assert "telnet server enable" not in [line.strip() for line in t.splitlines()]
+    for t in (ne, vrp5):
+        assert "undo telnet server enable" in t.splitlines()
         assert "v1" not in t.replace("undo snmp-agent sys-info version v1 v2c", "")
         for s in m.syslog_servers:
             assert f"info-center loghost {s} facility local7\n" in t
@@ -187,6 +227,8 @@ def test_vpn_spoke(devices) -> None:
         f" ip address {tun.address.split('/')[0]} 255.255.255.252", " tunnel-protocol ipsec",
         f" source {tun.tunnel.source}", f" destination {tun.tunnel.destination}",
         f" ipsec profile {peer.name}", " undo shutdown"]
+    # AR: RFC 4868 HMAC-SHA-256 truncation, else ESP with sha2-256 fails against the strongSwan hub
+    assert "ipsec authentication sha2 compatible enable" in text.splitlines()
     # the profile is defined before the tunnel that uses it
     assert text.index(f"ipsec profile {peer.name}\n") < text.index(f"interface {tun.name}\n")
 
@@ -230,7 +272,7 @@ def with_filters(d: DeviceIntent, iface: str, number: int = 3901) -> DeviceInten
 
 @pytest.mark.parametrize(("host", "iface", "binding"), [
     ("yx-aonan-v03", "Vlanif10", " traffic-filter inbound acl 3901"),   # VRP5 syntax
-    ("yx-core-1", "Vlanif10", " traffic-filter acl 3901 inbound"),      # VRP8 syntax
+    ("yx-core-1", "Vlanif10", " traffic-policy village-lan-in inbound"),  # CE: MQC, no traffic-filter
 ])
 def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding: str) -> None:
     d = with_filters(devices[host], iface)
@@ -247,13 +289,23 @@ def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding:
         " rule 1000 deny ip source any destination any"]
     assert binding in block(text, f"interface {iface}")
     assert text.index("acl number 3901\n") < text.index(f"interface {iface}\n")
-    assert lint(text, d.os) == []
-    assert len(re.findall(r"traffic-filter .*\b3901\b", text)) == 1
+    assert lint(text, d.flavour) == []
+    if d.flavour == "huawei_vrp8_ce":
+        assert block(text, "traffic classifier village-lan-in type or") == [
+            "traffic classifier village-lan-in type or", " if-match acl 3901"]
+        assert block(text, "traffic behavior village-lan-in") == ["traffic behavior village-lan-in", " permit"]
+        assert block(text, "traffic policy village-lan-in") == [
+            "traffic policy village-lan-in", " classifier village-lan-in behavior village-lan-in"]
+        assert text.index("traffic policy village-lan-in\n") < text.index(f"interface {iface}\n")
+        assert len(re.findall(r"traffic-policy village-lan-in ", text)) == 1
+    else:
+        assert len(re.findall(r"traffic-filter .*\b3901\b", text)) == 1
     for i in d.interfaces:  # the policy's own bindings are kept (inbound on ours is replaced)
         for acl, word in ((i.acl_in, "inbound"), (i.acl_out, "outbound")):
             if acl and not (i.name == iface and word == "inbound"):
                 number = next(f.number for f in d.filters if f.name == acl)
-                assert any(str(number) in x and word in x for x in block(text, f"interface {i.name}")), i.name
+                assert any((str(number) in x or acl in x) and word in x
+                           for x in block(text, f"interface {i.name}")), i.name
 
 
 def with_extra_routing(d: DeviceIntent) -> DeviceIntent:
@@ -278,7 +330,7 @@ def test_bgp_redistribution_and_special_routes(devices) -> None:
 
     d = with_extra_routing(devices["yx-core-1"])
     text = config(d)
-    assert lint(text, d.os) == []
+    assert lint(text, d.flavour) == []
     assert "ip ip-prefix OSPF-REDIST index 10 permit 10.40.0.0 16" in text
     assert block(text, "route-policy OSPF-REDIST permit node 10") == [
         "route-policy OSPF-REDIST permit node 10", " if-match ip-prefix OSPF-REDIST"]

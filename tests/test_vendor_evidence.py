@@ -34,13 +34,6 @@ MAX_UNVERIFIED_SHARE = 0.10
 FLAVOUR_BY_MODEL = {"ce6881": "huawei_vrp8_ce", "ne40e-m2k": "huawei_vrp8_ne"}
 FLAVOUR_BY_VENDOR = {"Huawei": "huawei_vrp5", "H3C": "h3c_comware7", "Cisco": "cisco_iosxe"}
 GRAMMARS = {"huawei_vrp8_ce": "huawei-ce6800-v300r023.jsonl", "huawei_vrp8_ne": "huawei-ne40e-v800r012.jsonl"}
-STRICT_XFAIL_WRONG = (
-    "issue 11: the register lists forms as `wrong` (CE ntp/telnet/local-user level/snmp sys-info/traffic-filter on "
-    "VLANIF, NE local-aaa-user wrong-password and level 15, Comware irreversible-cipher and line vty acl, AR IPsec "
-    "SHA-2 compatibility); the corrections in docs/vendor-evidence.md land with the platform registry"
-)
-
-
 def flavour_of(intent: dict) -> str | None:
     """The register flavour of a device intent, or None for platforms the register does not cover (Linux)."""
     if intent.get("flavour"):
@@ -158,7 +151,6 @@ def test_every_rendered_form_is_in_the_register(rendered: dict[str, dict[Form, l
         "(CE/NE). tests/vendor_forms.py documents how a line becomes a form.")
 
 
-@pytest.mark.xfail(strict=True, reason=STRICT_XFAIL_WRONG)
 def test_no_wrong_form_is_rendered(rendered: dict[str, dict[Form, list[str]]], register: dict,
                                    devices: dict[str, tuple[str, list[Path]]]) -> None:
     """(b) A form the register knows to be wrong must not be rendered, and a form that needs a companion line
@@ -199,7 +191,6 @@ def _grammar_findings(devices: dict[str, tuple[str, list[Path]]]) -> list[tuple[
     return findings
 
 
-@pytest.mark.xfail(strict=True, reason=STRICT_XFAIL_WRONG)
 def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list[Path]]], register: dict) -> None:
     """(c) The vendor's own command grammar (CE6800 V300R023C00, NE40E V800R012C10) over every CE and NE device:
     no FAIL and no WARN unless the register waives that form with a source."""

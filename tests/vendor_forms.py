@@ -142,6 +142,13 @@ NAME_CONTEXTS: tuple[str, ...] = (
     r"^match ip address prefix-list (?P<v>\S+)",
     r"^ip route .* name (?P<v>\S+)$",
     r"^path (?P<v>\S+)$",
+    # MQC (Huawei CloudEngine packet filters): classifier / behavior / policy names
+    r"^traffic (?:classifier|behavior|policy) (?P<v>\S+)",
+    r"^traffic-policy (?P<v>\S+)",
+    r"^classifier (?P<v>\S+) behavior",
+    r"^classifier <name> behavior (?P<v>\S+)$",
+    # MSTP region
+    r"^region-name (?P<v>\S+)$",
     # H3C security zones and policies
     r"^security-zone name (?P<v>\S+)",
     r"^(?:source|destination)-zone (?P<v>\S+)",
