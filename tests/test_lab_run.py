@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from countynet.lab import api, converge, packages, probe
+from countynet.lab.sh import swanctl
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.flows import Flow, Verdict
 
@@ -90,9 +91,7 @@ def test_vpn_village_reaches_centre_over_ipsec(lab):
     via = subprocess.run(["ip", "-n", ns, "route", "get", oa, "from", "0.0.0.0"], capture_output=True, text=True,
                          check=True).stdout
     inv = json.loads((lab.lab_dir / "lab.json").read_text())
-    sas = lambda: subprocess.run(["swanctl", "--list-sas", "--uri",  # noqa: E731
-                                  f"unix://{inv['devices'][VPN]['dir']}/run/charon.vici"],
-                                 capture_output=True, text=True, check=True).stdout
+    sas = lambda: swanctl(Path(inv["devices"][VPN]["dir"]) / "run", "--list-sas")  # noqa: E731
     before = sas()
     res = _probe(lab, VPN, "yx-oa-1", 443)
     assert res.observed == "allowed", res

@@ -37,9 +37,14 @@ def _leftovers(st: LabState) -> list[str]:
 
 
 def test_down_removes_everything_and_is_idempotent(tmp_path, bundled_build):
+    """Also: a lab directory so deep that its daemons' socket paths exceed what an AF_UNIX address holds
+    (108 bytes) still loads FRR and strongSwan configs and converges (sockets are reached by short names)."""
+    deep = tmp_path / ("a-rather-deep-directory-" * 3) / "lab"
+    assert len(str(deep / "dev" / "yx-yange-v03" / "run" / "charon.vici")) > 108
     with api.exclusive():
-        lab = api.up(SCOPE, tmp_path / "lab", build=bundled_build, wait=False)
+        lab = api.up(SCOPE, deep, build=bundled_build, wait=True, timeout=60)
         try:
+            assert lab.converged, (lab.lab_dir / "lab.json").read_text()
             st = LabState.load(lab.lab_dir)
             assert st and st.procs and st.namespaces and st.host_links
             daemons = [p for p in st.procs if p.what != "frr:launcher"]  # launchers exit once daemons fork

@@ -6,27 +6,35 @@ Reads the lab inventory (lab.json) and asks each router's own vtysh / charon ove
 from __future__ import annotations
 
 import json
+import os
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from countynet.lab.sh import swanctl
+
 
 def vty(path: str, cmd: str, timeout: float = 5) -> str:
     """One command on an FRR daemon's vty socket (the protocol vtysh speaks: command + NUL; the answer
-    ends with three NULs and a status byte) - no vtysh process per query."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(cmd.encode() + b"\0")
-        buf = b""
-        while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+    ends with three NULs and a status byte) - no vtysh process per query. The socket is reached through
+    its directory's descriptor (`/proc/self/fd/N/<name>`): a lab directory deep in /tmp can make the full
+    path longer than the 108 bytes an AF_UNIX address holds."""
+    d = os.open(os.path.dirname(path) or ".", os.O_PATH)
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(f"/proc/self/fd/{d}/{os.path.basename(path)}")
+            s.sendall(cmd.encode() + b"\0")
+            buf = b""
+            while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+    finally:
+        os.close(d)
     return buf[:-4].decode(errors="replace")
 
 
@@ -56,9 +64,8 @@ def bgp_established(devdir: str) -> set[str]:
 
 
 def ipsec_up(devdir: str) -> bool:
-    p = subprocess.run(["swanctl", "--list-sas", "--uri", f"unix://{devdir}/run/charon.vici"],
-                       capture_output=True, text=True, check=False, timeout=20)
-    return "ESTABLISHED" in p.stdout and "INSTALLED" in p.stdout
+    out = swanctl(Path(devdir) / "run", "--list-sas", check=False, timeout=20)
+    return "ESTABLISHED" in out and "INSTALLED" in out
 
 
 @dataclass

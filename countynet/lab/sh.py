@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 
@@ -14,10 +15,27 @@ class LabError(RuntimeError):
     """A lab step failed; the message names the step and the command's error output."""
 
 
+# strongSwan's tools list every plugin they could not load before the real error: noise in a message
+_NOISE = re.compile(r"^plugin '[^']+': failed to load .*$\n?", re.M)
+
+
 def run(cmd: Sequence[str], check: bool = True, input: str | None = None, timeout: float = 60) -> str:
     p = subprocess.run(list(cmd), input=input, capture_output=True, text=True, timeout=timeout, check=False)
     if check and p.returncode != 0:
-        raise LabError(f"{' '.join(cmd[:6])}...: {(p.stderr or p.stdout).strip()[:800]}")
+        why = _NOISE.sub("", p.stderr or p.stdout).strip() or (p.stderr or p.stdout).strip()
+        raise LabError(f"{' '.join(cmd[:6])}...: {why[:800]}")
+    return p.stdout
+
+
+def swanctl(run_dir: str | os.PathLike[str], *args: str, check: bool = True, timeout: float = 60) -> str:
+    """swanctl against the charon whose vici socket is `<run_dir>/charon.vici`. The socket is named relative
+    to run_dir (the command runs there): an absolute path to a lab directory deep in /tmp can exceed the
+    108 bytes an AF_UNIX address holds, and then the connection fails with "No such file or directory"."""
+    cmd = ["swanctl", *args, "--uri", "unix://charon.vici"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=run_dir)
+    if check and p.returncode != 0:
+        why = _NOISE.sub("", p.stderr or p.stdout).strip() or (p.stderr or p.stdout).strip()
+        raise LabError(f"{' '.join(cmd[:4])} (in {run_dir}): {why[:800]}")
     return p.stdout
 
 

@@ -21,7 +21,7 @@ from countynet.intent.models import DeviceIntent
 from countynet.lab import configs
 from countynet.lab import plan as planmod
 from countynet.lab.plan import LabPlan, ns_of
-from countynet.lab.sh import LabError, ip_batch, nsexec, run
+from countynet.lab.sh import LabError, ip_batch, nsexec, run, swanctl
 from countynet.lab.state import LabState, ProcRec, proc_start
 from countynet.render.engine import render_device
 
@@ -267,8 +267,11 @@ class Builder:
         self.timings["frr-daemons"] = round(time.monotonic() - t0, 2)
 
         def load(d: Dev) -> None:
-            p = subprocess.run(["vtysh", "--vty_socket", str(d.run / "frr"), "--config_dir", str(d.frr),
-                                "-f", str(d.frr / "frr.conf")], capture_output=True, text=True, check=False)
+            # the daemons' sockets by a relative name (vtysh runs in their directory): an absolute path to a
+            # deep lab directory can exceed what an AF_UNIX address holds
+            p = subprocess.run(["vtysh", "--vty_socket", ".", "--config_dir", str(d.frr),
+                                "-f", str(d.frr / "frr.conf")], capture_output=True, text=True, check=False,
+                               cwd=d.run / "frr")
             if p.returncode != 0:
                 self.warnings.append(f"{d.host}: vtysh -f frr.conf: {(p.stdout + p.stderr).strip()[:300]}")
 
@@ -325,8 +328,7 @@ class Builder:
         # hubs first: spokes initiate as soon as their config is loaded
         vpns.sort(key=lambda d: self.plan.devices[d.host].intent.vpn.role != "hub")  # type: ignore[union-attr]
         for d in vpns:
-            run(["swanctl", "--load-all", "--file", str(d.ipsec / "swanctl.conf"), "--uri",
-                 f"unix://{d.run / 'charon.vici'}"])
+            swanctl(d.run, "--load-all", "--file", str(d.ipsec / "swanctl.conf"))
 
     def ssh(self) -> None:
         sshdir = self.lab / "ssh"
