@@ -169,6 +169,11 @@ def load(root: Path) -> Topology:
     townships: list[TownshipFile] = []
     tdir = root / "townships"
     files = sorted(tdir.glob("*.yaml")) if tdir.is_dir() else []
+    for odd in sorted(tdir.iterdir()) if tdir.is_dir() else []:
+        if odd.suffix.lower() in (".yml", ".yaml", ".json") and odd.suffix != ".yaml":
+            col.add(Diagnostic(f"{root.name}/townships/{odd.name}", 0, 0, "",
+                               f"township file with extension {odd.suffix!r} would be ignored",
+                               f"rename it to {odd.stem}.yaml"))
     if not files:
         col.add(Diagnostic(f"{root.name}/townships/", 0, 0, "", "no township files found",
                            "add one <township>.yaml per township in townships/"))

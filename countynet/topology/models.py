@@ -65,6 +65,14 @@ def _iface(value: str) -> str:
     return value
 
 
+def _host(value: str) -> str:
+    """A host pin: 'a.b.c.d' or 'a.b.c.d/len' (the length is the zone's or /32) -> 'a.b.c.d/32'."""
+    try:
+        return f"{ipaddress.IPv4Interface(value).ip}/32"
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address, e.g. 10.30.17.50 ({exc})") from None
+
+
 Prefix = Annotated[str, Field(description="IPv4 prefix, e.g. 10.30.0.0/16")]
 IfAddress = Annotated[str, Field(description="IPv4 address with length, e.g. 10.30.4.1/30")]
 
@@ -262,6 +270,8 @@ class CentreDevice(Strict):
     description: Description = ""
     loopback: IfAddress | None = Field(None, description="pin; otherwise from pools.loopback")
 
+    _lo = field_validator("loopback")(lambda v: _host(v) if v is not None else v)
+
 
 class Link(Strict):
     """A cable in the machine room. Ends are 'device' or 'device:port-group' or 'device:Interface0/0/1'."""
@@ -293,6 +303,8 @@ class Server(Strict):
     switch: Name = Field(description="access switch the server is cabled to")
     address: IfAddress | None = Field(None, description="pin; otherwise from pools.zone_host")
     kit: Name = "server"
+
+    _a = field_validator("address")(lambda v: _host(v) if v is not None else v)
 
 
 class Uplink(Strict):

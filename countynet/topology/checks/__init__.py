@@ -3,6 +3,7 @@
 * :mod:`.catalog` - kits name known hardware, and each kit's hardware can play the role it is given;
 * :mod:`.references` - every name a file uses (devices, zones, servers, ports, uplinks) exists where it should;
 * :mod:`.numbering` - names, VLAN ids (zones and the VLAN plan), OSPF areas, waves and years are unique or declared;
+* :mod:`.pins` - pinned addresses lie in their pools (and server pins in their zones);
 * :mod:`.names` - every generated host name is a DNS label of at most 63 characters;
 * :mod:`.policy` - the security policy's zones, services, hosts and scopes exist; expired rules warn.
 
@@ -15,12 +16,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from countynet.errors import Diagnostic
-from countynet.topology.checks import catalog, names, numbering, policy, references
+from countynet.topology.checks import catalog, names, numbering, pins, policy, references
 
 if TYPE_CHECKING:
     from countynet.topology.validated import Topology
 
-CHECKS = (catalog.check, references.check, numbering.check, names.check, policy.check)
+CHECKS = (catalog.check, references.check, numbering.check, names.check, pins.check, policy.check)
 
 
 def check_topology(t: Topology) -> Iterator[Diagnostic]:
