@@ -161,7 +161,8 @@ class _Planner:
             a, b = self.end(link.a), self.end(link.b)
             base = f"{a.device}--{b.device}"
             seen[base] = seen.get(base, 0) + 1
-            lid = base if seen[base] == 1 else f"{base}#{seen[base]}"
+            # a parallel link of the same pair: `.n` (`#n` names the members of an aggregate, see ports below)
+            lid = base if seen[base] == 1 else f"{base}.{seen[base]}"
             vlans = [zones[v].vlan for v in link.vlans]
             roles = {self.devices[e.device].role for e in (a, b) if e.device in self.devices}
             if link.type != "routed" and "access_switch" in roles and mgmt and mgmt.vlan not in vlans:
