@@ -34,7 +34,7 @@ def _pattern(t: Any) -> str:
 
 
 PATTERN_HINTS = {  # the fix for a value that does not match one of the patterns above
-    NAME_PATTERN: "use lower-case letters, digits and '-' only",
+    NAME_PATTERN: "use lower-case letters, digits and '-' only, at most 41 characters",
     _pattern(SecretRef): "write a secret reference: lower-case letters, digits, '_', '.' and '-'",
     _pattern(PortName): "write an interface name such as GigabitEthernet0/0/1 (a range: GigabitEthernet0/0/{1..8})",
     _pattern(IfTemplate): "write an interface name with {n} where the number goes, e.g. Eth-Trunk{n}",

@@ -140,6 +140,12 @@ def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
             problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         return None, [Diagnostic(name, line, col, "", f"YAML syntax error: {problem}",
                                  "check indentation, colons and quotes on this line and the one above")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: locate it in the text
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return None, [Diagnostic(name, line, col, "", f"the character U+{ord(char):04X} is not allowed in YAML "
+                                 f"({exc.reason})", "remove it; write only printable text")]
     except yaml.YAMLError as exc:
         return None, [Diagnostic(name, 0, 0, "", f"YAML error: {exc}", "check the file's syntax")]
     return data, []

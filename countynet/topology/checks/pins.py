@@ -1,5 +1,6 @@
-"""Pinned addresses: every pin lies inside its pool (past the pool's reserved start); a server's pin lies inside its zone's pinned prefix and is neither its network, broadcast
-nor reserved address. Each problem names the pin's line and the pool's (or zone's) line."""
+"""Pinned addresses: every pin lies inside its pool, past the pool's reserved start; a server's pin lies inside
+its zone's pinned prefix and is neither its network, broadcast nor a reserved address. Each problem names the
+pin's line and the pool's (or zone's) line."""
 
 from __future__ import annotations
 
