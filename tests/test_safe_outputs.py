@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from countynet.fileio import (
     check_output_dir,
     check_yaml_expansion,
 )
+from tests.conftest import TOPOLOGY
 
 
 def _project(tmp_path: Path) -> tuple[Path, Path]:
@@ -93,3 +97,60 @@ def test_modest_aliases_accepted_and_counted_exactly() -> None:
     node = yaml.compose(_bomb(2), Loader=yaml.CSafeLoader)
     # root mapping 1 + key l0 1 + list 1 + 9 scalars, key l1 1 + list 1 + 9 x (list 1 + 9 scalars)
     assert check_yaml_expansion(node) == 1 + (1 + 1 + 9) + (1 + 1 + 9 * 10)
+
+
+# ------------------------------------------------------------------------------------- through the CLI
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "countynet", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("out", ["topology", "topology/build", "."])
+def test_build_out_at_the_sources_or_project_root_changes_nothing(tmp_path: Path, out: str) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(TOPOLOGY, project / "topology")
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    before = _snapshot(project)
+    proc = _cli("build", "topology", "--out", out, cwd=project)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "fix:" in proc.stderr + proc.stdout
+    assert _snapshot(project) == before
+
+
+def test_build_refuses_a_foreign_directory_and_replaces_its_own(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(TOPOLOGY, project / "topology")
+    (project / "docs").mkdir()
+    (project / "docs" / "notes.md").write_text("my notes", encoding="utf-8")
+    proc = _cli("build", "topology", "--out", "docs", cwd=project)
+    assert proc.returncode == 2 and (project / "docs" / "notes.md").read_text(encoding="utf-8") == "my notes"
+    assert _cli("build", "topology", "--out", "out", cwd=project).returncode == 0
+    assert _cli("build", "topology", "--out", "out", cwd=project).returncode == 0  # its own: replaced
+
+
+def test_alias_bomb_in_the_lock_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(TOPOLOGY, project / "topology")
+    lock = project / "topology" / "addresses.lock.yaml"
+    lock.write_text("version: 1\n" + _bomb(9).replace("l0:", "addresses: {}\nl0:"), encoding="utf-8")
+    before = _snapshot(project)
+    proc = _cli("build", "topology", "--out", "build", cwd=project)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "alias" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    assert _snapshot(project) == before and not (project / "build").exists()
+
+
+def test_alias_bomb_in_a_topology_file_is_refused_with_its_location(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(TOPOLOGY, project / "topology")
+    units = project / "topology" / "units.yaml"
+    units.write_text(units.read_text(encoding="utf-8") + "\n" + _bomb(9).replace("l0:", "x_bomb:\n  l0:")
+                     .replace("\nl", "\n  l"), encoding="utf-8")
+    proc = _cli("validate", "topology", cwd=project)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "units.yaml:" in proc.stdout + proc.stderr and "alias" in proc.stdout + proc.stderr

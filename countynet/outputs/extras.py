@@ -15,7 +15,7 @@ def build_extras(result: BuildResult) -> dict[str, str]:
     from countynet.outputs.batfish_snapshot import snapshot_files
     from countynet.outputs.docs import device_docs
     from countynet.outputs.kits import bootstrap_files
-    from countynet.outputs.policy_data import policy_files
+    from countynet.outputs.policy_writer import policy_files
 
     out: dict[str, str] = {}
     out.update(device_docs(result.intents))

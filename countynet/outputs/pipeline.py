@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from countynet.errors import Collector
+from countynet.errors import Collector, TopologyError
 from countynet.fileio import StagedDir
 from countynet.intent import build_intents
 from countynet.intent.models import DeviceIntent
@@ -55,6 +55,11 @@ def _compile(root: Path) -> BuildResult:
     from countynet.intent.policy.compile import apply_policy
 
     intents, _ = apply_policy(intents, topo.policy, internal)
+    from countynet.intent.address_audit import audit_addresses
+
+    problems = audit_addresses(intents)  # every build: no clash, network/broadcast or VRRP address in use
+    if problems:
+        raise TopologyError("address audit", problems)
     return BuildResult(topo, intents, new, old, warnings=list(topo.warnings), internal=[str(n) for n in internal])
 
 
