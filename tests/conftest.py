@@ -55,3 +55,13 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `root` (namespaces, sshd, FRR, unshare) skip with a printed reason when not run as root."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root (network namespaces, sshd, FRR); CI runs as root: sudo scripts/test.sh")
+    for item in items:
+        if "root" in item.keywords:
+            item.add_marker(skip)

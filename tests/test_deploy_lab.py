@@ -20,6 +20,8 @@ from countynet.deploy.model import Outcome
 from countynet.outputs.build_reader import BuildReader
 from tests.deploy_helpers import Workspace
 
+pytestmark = pytest.mark.root  # network namespaces, sshd, FRR
+
 FRR = "etc/frr/frr.conf"
 
 

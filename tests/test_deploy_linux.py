@@ -18,6 +18,8 @@ from countynet.deploy.model import Outcome
 from tests.deploy_helpers import Workspace, make_intent
 from tests.linux_fixture import LinuxDevice, NetnsLab, need_root, sh
 
+pytestmark = pytest.mark.root  # network namespaces, sshd, FRR
+
 NFT = "etc/nftables.conf"
 MOTD = "etc/countynet/motd"
 

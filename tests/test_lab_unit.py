@@ -182,6 +182,7 @@ def test_state_file_roundtrip(tmp_path):
     assert proc_start(os.getpid())
 
 
+@pytest.mark.root
 def test_cli_without_root_exits_2(tmp_path):
     """Not root: a clear message and exit 2, no traceback."""
     if os.geteuid() != 0 or subprocess.run(["which", "setpriv"], capture_output=True).returncode:

@@ -251,6 +251,7 @@ def netns() -> Iterator[str]:
         run(["ip", "netns", "del", name])
 
 
+@pytest.mark.root
 def test_nftables_passes_nft_check(rendered, netns, tmp_path):
     nft = need("nft", "nftables")
     bad = tmp_path / "bad.nft"
@@ -278,6 +279,7 @@ exit $rc
 """
 
 
+@pytest.mark.root
 def test_swanctl_loads_into_charon(rendered, tmp_path):
     """Load each swanctl.conf into a private charon (own mount and network namespace, own vici socket)."""
     need_root()
