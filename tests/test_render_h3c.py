@@ -84,6 +84,9 @@ ALLOWED = [
     rf" snmp-agent trap source {IFNAME}",
     rf" snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
     r" snmp-agent trap enable",
+    # MSTP (switches)
+    r" stp mode mstp", r" stp bpdu-protection", r"stp region-configuration", rf" region-name {NAME}",
+    r" active region-configuration", r" stp global enable", r" stp edged-port", r" undo stp enable",
 ]
 PATTERNS = [re.compile(p) for p in ALLOWED]
 

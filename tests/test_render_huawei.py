@@ -74,6 +74,10 @@ COMMON = [
     rf"snmp-agent usm-user v3 {NAME} authentication-mode sha2-256 cipher {SECRET}",
     rf"snmp-agent usm-user v3 {NAME} privacy-mode aes256 cipher {SECRET}", rf"snmp-agent trap source {IFNAME}",
     rf"snmp-agent target-host trap address udp-domain {IP} params securityname {NAME} v3 privacy",
+    # MSTP (switches)
+    r"stp mode mstp", r"stp instance 0 root (?:primary|secondary)", r"stp bpdu-protection",
+    r"stp region-configuration", rf" region-name {NAME}", r"stp enable", r" stp edged-port enable",
+    r" undo stp enable",
 ]
 # The forms VRP5 and generic VRP8 share and the CE (V300R) / NE (V800R) flavours override (platform registry).
 VRP_LEGACY = [
@@ -86,7 +90,8 @@ MQC = [rf"traffic classifier {NAME} type or", r" if-match acl \d+", rf"traffic b
        rf"traffic policy {NAME}", rf" classifier {NAME} behavior {NAME}",
        rf" traffic-policy {NAME} (?:inbound|outbound)"]
 BY_FLAVOUR = {
-    "huawei_vrp5": [*VRP_LEGACY, r" mode lacp", r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
+    "huawei_vrp5": [*VRP_LEGACY, r" active region-configuration", r" mode lacp",
+                    r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
                     rf" local-user {NAME} privilege level \d+", r"ipsec authentication sha2 compatible enable"],
     "huawei_vrp8": [*VRP_LEGACY, *VRP8, r" traffic-filter acl \d+ (?:inbound|outbound)",
                     rf" local-user {NAME} level \d+"],

@@ -204,7 +204,7 @@ def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 11 target not met yet: unverified VRP5 38%, Comware 7 73%, IOS-XE 31% (CE and NE 0%); see "
+    "issue 11 target not met yet: unverified VRP5 35%, Comware 7 70%, IOS-XE 31% (CE and NE 0%); see "
     "docs/vendor-evidence.md for what was tried"))
 def test_unverified_share_per_flavour(register: dict) -> None:
     """At most 10% of each flavour's forms without evidence either way."""

@@ -23,6 +23,7 @@ from countynet.intent.features.management import management
 from countynet.intent.features.nat import nat
 from countynet.intent.features.ospf import ospf
 from countynet.intent.features.servers import server, server_port
+from countynet.intent.features.stp import stp
 from countynet.intent.features.uplinks import uplinks
 from countynet.intent.features.vpn_hub import vpn_hub
 from countynet.intent.features.vpn_spoke import vpn_spoke
@@ -57,7 +58,8 @@ def _site_name(dev: DevicePlan, facts: Facts) -> str:
 
 
 def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent:
-    """One device's intent: its layout features, then its sections (OSPF, management, NAT, server)."""
+    """One device's intent: its layout features, then its sections (OSPF, management, NAT, server, filters,
+    spanning tree)."""
     layout = concatenate(feature(dev, facts) for feature in LAYOUT)
     for vid, first, other in layout.clashes:
         vl = facts.topo.county.vlans
@@ -76,7 +78,7 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
         interfaces=interfaces, vlans=[Vlan(id=k, name=v) for k, v in sorted(layout.vlans.items())],
         routing=Routing(ospf=routing_ospf, static=list(layout.static), bgp=layout.bgp), vpn=layout.vpn,
         dhcp=list(layout.dhcp), nat=nat(dev, facts, layout), management=management(dev, facts, layout),
-        server=server(dev, facts), filters=filters(dev, facts, layout))
+        server=server(dev, facts), filters=filters(dev, facts, layout), stp=stp(dev, facts, layout))
 
 
 def build(t: Topology, lock: Mapping[str, Any]

@@ -231,6 +231,22 @@ class Filter(M):
     rules: list[AclRule]
 
 
+class Stp(M):
+    """Spanning tree on a switch: MSTP, one region for the county, every VLAN in the CIST (instance 0).
+
+    Ports: `edge_ports` face hosts (edge port; BPDU protection shuts one that hears a BPDU when
+    `bpdu_protection`); `off_ports` are the access ports of routed links (a transit VLAN that exists on that
+    one port only, so it cannot loop) and stay outside STP, so that a BPDU-speaking peer (the other core) cannot
+    make STP block the routed link as a second path. Every other switched port runs STP."""
+
+    mode: Literal["mstp"] = "mstp"
+    region: str = Field(description="MST region name, the same on every switch")
+    root: Literal["primary", "secondary"] | None = Field(None, description="root bridge role of instance 0")
+    bpdu_protection: bool = False
+    edge_ports: list[str] = Field(default_factory=list)
+    off_ports: list[str] = Field(default_factory=list)
+
+
 class DeviceIntent(M):
     hostname: str
     fqdn: str
@@ -255,6 +271,7 @@ class DeviceIntent(M):
     management: Management
     server: Server | None = None
     filters: list[Filter] = Field(default_factory=list, description="compiled ACLs (security policy)")
+    stp: Stp | None = Field(None, description="spanning tree (switches)")
 
     @model_validator(mode="before")
     @classmethod
