@@ -75,8 +75,9 @@ def check(t: Topology) -> Iterator[Diagnostic]:
 
 
 def _vlan_plan(t: Topology) -> Iterator[Diagnostic]:
-    """The VLAN plan: a township switch's two LAN VLANs differ, the transit range is ordered, and no LAN or
-    zone VLAN falls inside the transit range (switches would carry one VLAN id for two purposes)."""
+    """The VLAN plan: a township switch's two LAN VLANs differ, the transit range is ordered, and no LAN VLAN
+    falls inside the transit range (a switch would carry one VLAN id for two purposes). Zone VLANs against the
+    transit VLANs are checked per device by the intent stage, where the clash is known."""
     v = t.county.vlans
     if v.township_stations == v.township_gov:
         gov = t.where("county", ["vlans", "township_gov"])[1]
@@ -93,8 +94,3 @@ def _vlan_plan(t: Topology) -> Iterator[Diagnostic]:
         if vid in transit:
             yield t.diag("county", ["vlans", field], f"VLAN {vid} lies in the transit range "
                          f"{v.transit_first}-{v.transit_last}", "choose a VLAN id outside the transit range")
-    for i, z in enumerate(t.centre.zones):
-        if z.vlan in transit:
-            yield t.diag("centre", ["zones", i, "vlan"], f"zone VLAN {z.vlan} lies in the transit range "
-                         f"{v.transit_first}-{v.transit_last} (county.yaml)",
-                         "choose a VLAN id outside the transit range")
