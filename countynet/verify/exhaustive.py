@@ -1,0 +1,712 @@
+"""Exhaustive verification of what deploy pushes: every packet between every pair of endpoints.
+
+The network side is read back from the rendered configurations in `build/configs/` (the per-platform parsers of
+`countynet.verify.symbolic.parsers`); the policy side is this module's own reading of `build/policy/rules.json`
+and `build/policy/zones.json`. Nothing is shared with the policy compiler.
+
+**Network model** (what it assumes, stated in every report):
+
+* Endpoints are the zone members of `policy/zones.json` (every LAN, server and centre segment, one endpoint per
+  prefix, with every gateway that serves it), the internet (every address outside the county's internal
+  aggregates and the city's prefixes) and the city (its prefixes). Device management addresses (loopbacks,
+  link networks) are not endpoints: what reaches them is decided by control-plane ACLs, not by a forwarding
+  path, and is reported as not covered.
+* A packet between two endpoints of the county crosses the filters bound **inbound on the source's gateway
+  interface** and **outbound on the destination's gateway interface**; the WAN, core and township routers
+  between them forward it unfiltered. Any filter bound anywhere else (a transit filter) is placed on paths
+  only if it is on a firewall's or city edge's outside/inside interface; otherwise the report states it as
+  not placed (unproven) instead of guessing its paths.
+* Traffic to and from the internet crosses a zone firewall (H3C `security-policy`, stateful) and the filters
+  bound on its inside and outside interfaces; the city crosses its edge router's filters. NAT is taken as the
+  identity on the inside addresses (published servers are checked at their inside address) and reported as
+  not modelled.
+* A Linux host's `nftables` input chain is a stateful hop for packets to that host.
+* Where a segment has several gateways (VRRP pairs) or the internet several firewalls, every variant is a
+  path: the network *may admit* a packet some path admits and *must admit* a packet every path admits.
+* Stateful hops (zone firewalls, nftables) admit new connections by their policy and replies (TCP with ACK or
+  RST set, UDP, ICMP query answers) of the connections the opposite direction can open through the rest of the
+  path (an over-approximation: sequence numbers and connection state are not tracked).
+
+**Policy model**: a rule admits, from its `from` zones (restricted to `source_hosts` and to its `scope`'s
+township/unit) to its `to` zones (restricted to `destination_hosts`), its services' packets with any TCP flags;
+a deny rule removes what it matches from every allow rule (deny takes precedence); the replies of what it
+admits flow back (TCP with ACK or RST set, UDP swapped, ICMP query answers). Everything else is denied.
+
+For every source endpoint the admitted set towards every destination is one BDD; the comparison is exact over
+the whole header space. Each difference becomes a finding with a counterexample packet, the deciding lines on
+its path, the policy rule it belongs to, and the regions it covers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from countynet.outputs.build_reader import BuildReader
+from countynet.outputs.flows import ALLOWED, DENIED, UNPROVEN, Finding, Flow, Verdict, mismatch_finding
+from countynet.outputs.policy_data import RULES_FILE, ZONES_FILE
+from countynet.verify.symbolic import (
+    BDD,
+    ESTABLISHED,
+    ICMP,
+    TCP,
+    UDP,
+    Engine,
+    Filter,
+    Match,
+    Packet,
+    Path,
+    Stateful,
+)
+from countynet.verify.symbolic.concrete import Step
+from countynet.verify.symbolic.parsers import DeviceConfig, ParseError, parse_device
+
+Net = ipaddress.IPv4Network
+OUTSIDE = ("internet", "city")
+REGION_LIMIT = 12
+# never a host on the internet: "this network", loopback, multicast / reserved / broadcast (the filters' multicast
+# lines are for link-local protocols such as OSPF and VRRP, which no router forwards)
+NOT_UNICAST = (ipaddress.IPv4Network("0.0.0.0/8"), ipaddress.IPv4Network("127.0.0.0/8"),
+               ipaddress.IPv4Network("224.0.0.0/3"))
+
+
+class ModelError(ValueError):
+    """The build cannot be modelled (a configuration line the parsers refuse, a broken reference)."""
+
+
+@dataclass
+class Endpoint:
+    """One endpoint: a zone member prefix (with its gateways), the internet or the city."""
+
+    zone: str
+    kind: str
+    prefixes: tuple[Net, ...]
+    gateways: list[tuple[str, str]] = field(default_factory=list)
+    township: str | None = None
+    unit: str | None = None
+
+    @property
+    def outside(self) -> bool:
+        return self.kind in OUTSIDE
+
+    @property
+    def name(self) -> str:
+        if self.outside:
+            return self.zone
+        return f"{self.zone} {', '.join(str(p) for p in self.prefixes)}"
+
+
+@dataclass
+class Variant:
+    """One way through the network from or to an endpoint: the hops, and what they admit (a BDD)."""
+
+    label: str
+    hops: list[Filter | Stateful]
+    space: Any = None
+
+
+def _complement(nets: Iterable[Net]) -> tuple[Net, ...]:
+    rest = [ipaddress.IPv4Network("0.0.0.0/0")]
+    for n in ipaddress.collapse_addresses(nets):
+        nxt: list[Net] = []
+        for r in rest:
+            if n.subnet_of(r):
+                nxt.extend(r.address_exclude(n))
+            elif not r.subnet_of(n):
+                nxt.append(r)
+        rest = nxt
+    return tuple(ipaddress.collapse_addresses(rest))
+
+
+class Network:
+    """The county's filters on the forwarding paths between endpoints, parsed from `build/configs/`."""
+
+    def __init__(self, build: BuildReader, engine: Engine | None = None) -> None:
+        self.e = engine or Engine()
+        self.build = build
+        self.unproven: list[str] = []
+        zones = build.read_json(ZONES_FILE)
+        self.zones = zones["zones"]
+        self.internal = [Net(p) for p in zones["internal"]]
+        self.devices: dict[str, DeviceConfig] = {}
+        self.roles: dict[str, str] = {}
+        for host, entry in build.hosts.items():
+            self.roles[host] = entry.get("role", "")
+            try:
+                self.devices[host] = parse_device(host, entry.get("platform", ""), build.config_files(host))
+            except ParseError as exc:
+                raise ModelError(f"configs/{host}/{exc}") from exc
+        self.endpoints = self._endpoints()
+        self.used: set[tuple[str, str, str]] = set()
+        self._lines = sum(len(f.lines) for d in self.devices.values() for f in d.filters.values())
+        self._lines += sum(len(f.lines) for d in self.devices.values() for f in d.policies.values())
+
+    # -- endpoints ------------------------------------------------------------------------------------------
+
+    def _endpoints(self) -> list[Endpoint]:
+        by_prefix: dict[Net, Endpoint] = {}
+        city: list[Net] = []
+        out: list[Endpoint] = []
+        for name, z in self.zones.items():
+            kind = z["kind"]
+            if kind == "device-mgmt":
+                continue
+            if kind == "city":
+                city = [Net(p) for p in (z["prefixes"] or z["external"])]
+                out.append(Endpoint(name, kind, tuple(city)))
+                continue
+            if kind == "internet":
+                continue
+            for m in z["members"]:
+                p = Net(m["prefix"])
+                ep = by_prefix.get(p)
+                if ep is None:
+                    ep = by_prefix[p] = Endpoint(name, kind, (p,), township=m.get("township"), unit=m.get("unit"))
+                    out.append(ep)
+                elif ep.zone != name:
+                    raise ModelError(f"{ZONES_FILE}: prefix {p} is in zones {ep.zone} and {name}")
+                ep.gateways.append((m["device"], m["interface"]))
+        for name, z in self.zones.items():
+            if z["kind"] == "internet":
+                out.append(Endpoint(name, "internet", _complement([*self.internal, *city, *NOT_UNICAST])))
+        return out
+
+    def space_of(self, field_name: str, nets: Iterable[Net]) -> BDD:
+        u = self.e.false
+        for n in nets:
+            u = u | self.e.prefix(field_name, n)
+        return u
+
+    # -- hops -----------------------------------------------------------------------------------------------
+
+    def bound(self, device: str, interface: str, direction: str) -> list[Filter]:
+        """The filters bound on an interface in a direction (marked as placed on a path)."""
+        d = self.devices.get(device)
+        if d is None:
+            raise ModelError(f"{ZONES_FILE}: gateway {device} is not in the build")
+        self.used.add((device, interface, direction))
+        return d.bound(interface, direction)
+
+    def _outside_ifaces(self, d: DeviceConfig) -> tuple[list[str], list[str]]:
+        outside: list[str] = []
+        inside: list[str] = []
+        for iface, addr in d.addresses.items():
+            (inside if any(addr.ip in n for n in self.internal) else outside).append(iface)
+        return outside, inside
+
+    def firewalls(self) -> list[tuple[str, list[Filter | Stateful], list[Filter | Stateful]]]:
+        """Per zone firewall: (device, hops internet->inside, hops inside->internet)."""
+        out = []
+        for host, d in sorted(self.devices.items()):
+            if not d.policies:
+                continue
+            outside_if, inside_if = self._outside_ifaces(d)
+            out_zones = {z for z, ifs in d.zones.items() if set(ifs) & set(outside_if)}
+            in_zones = {z for z, ifs in d.zones.items() if set(ifs) & set(inside_if)}
+            if len(out_zones) != 1 or len(in_zones) != 1:
+                self.unproven.append(f"{host}: security zones {sorted(d.zones)} are not one inside and one outside "
+                                     "zone; its policies are not placed")
+                continue
+            zo, zi = next(iter(out_zones)), next(iter(in_zones))
+            empty_o = Filter(f"security-policy {zo}->{zi}", (), "deny", host)
+            empty_i = Filter(f"security-policy {zi}->{zo}", (), "deny", host)
+            p_in, p_out = d.policies.get((zo, zi), empty_o), d.policies.get((zi, zo), empty_i)
+            hops_in: list[Filter | Stateful] = []
+            hops_out: list[Filter | Stateful] = []
+            for i in outside_if:
+                hops_in += self.bound(host, i, "inbound")
+                hops_out += self.bound(host, i, "outbound")
+            for i in inside_if:
+                hops_in += self.bound(host, i, "outbound")
+                hops_out += self.bound(host, i, "inbound")
+            hops_in.append(Stateful(f"{host} security-policy {zo}->{zi}", p_in, p_out, host))
+            hops_out.append(Stateful(f"{host} security-policy {zi}->{zo}", p_out, p_in, host))
+            if d.nat:
+                self.unproven.append(f"{host}: NAT not modelled (taken as the identity on inside addresses): "
+                                     + "; ".join(d.nat[:3]) + (" ..." if len(d.nat) > 3 else ""))
+            out.append((host, hops_in, hops_out))
+        return out
+
+    def edges(self) -> list[tuple[str, list[Filter | Stateful], list[Filter | Stateful]]]:
+        """Per city edge router: (device, hops city->county, hops county->city)."""
+        out = []
+        for host, d in sorted(self.devices.items()):
+            if self.roles.get(host) != "city_edge":
+                continue
+            outside_if, _ = self._outside_ifaces(d)
+            hin: list[Filter | Stateful] = []
+            hout: list[Filter | Stateful] = []
+            for i in outside_if:
+                hin += self.bound(host, i, "inbound")
+                hout += self.bound(host, i, "outbound")
+            out.append((host, hin, hout))
+        return out
+
+    def hosts(self) -> dict[str, tuple[ipaddress.IPv4Address, Stateful]]:
+        """Linux hosts with an nftables input chain inside an endpoint: host -> (address, input hop)."""
+        out = {}
+        for host, d in sorted(self.devices.items()):
+            if d.host_input is None or self.roles.get(host) not in ("server",):
+                continue
+            for addr in d.addresses.values():
+                if any(addr.ip in p for ep in self.endpoints if not ep.outside for p in ep.prefixes):
+                    out[host] = (addr.ip, d.host_input)
+                    break
+        return out
+
+    def unplaced(self) -> list[str]:
+        """Bindings no path of the model crosses (transit filters): stated as unproven."""
+        out = []
+        for host, d in sorted(self.devices.items()):
+            for b in d.bindings:
+                if (host, b.interface, b.direction) not in self.used:
+                    out.append(f"{host} {b.interface} {b.direction} {b.filter}: filter not placed on any modelled "
+                               "path (transit filtering is not modelled)")
+        return out
+
+
+# -- the policy's own reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyRule:
+    name: str
+    action: str
+    space: Any
+    replies: Any
+
+
+class Policy:
+    """What `build/policy/rules.json` admits, read independently of the compiler."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        e = net.e
+        self.data = net.build.read_json(RULES_FILE)
+        self.unproven: list[str] = []
+        self.addresses = {h: d.addresses for h, d in net.devices.items()}
+        self.rules: list[PolicyRule] = []
+        allow, deny = e.false, e.false
+        for r in self.data["rules"]:
+            action = r.get("action", "allow")
+            u = self._sides(r) & self._services(r)
+            rule = PolicyRule(r["name"], action, u, e.false)
+            self.rules.append(rule)
+            if action == "deny":
+                deny = deny | u
+            else:
+                allow = allow | u
+        self.requests = allow & ~deny
+        for rule in self.rules:
+            if rule.action != "deny":
+                rule.replies = self.reply_space(rule.space & ~deny)
+        self.replies = self.reply_space(self.requests)
+        self.admitted = self.requests | self.replies
+        if self.data.get("default_action", "deny") != "deny":
+            self.unproven.append("the policy's default action is not deny: not modelled")
+
+    def reply_space(self, u: BDD) -> BDD:
+        """Replies of the connections `u` opens: TCP with ACK or RST set, UDP and others swapped, ICMP answers."""
+        e = self.net.e
+        est = e.space(Match(protocol=TCP, tcp_flags=ESTABLISHED))
+        return e.replies(u) & (~e.value("protocol", TCP) | est)
+
+    def zone_space(self, field_name: str, zone: str, scope: dict[str, Any] | None, hosts: list[str]) -> BDD:
+        e = self.net.e
+        z = self.net.zones.get(zone)
+        if z is None:
+            self.unproven.append(f"{RULES_FILE}: zone {zone} is not in {ZONES_FILE}")
+            return e.false
+        if z["kind"] == "internet":
+            ep = [x for x in self.net.endpoints if x.kind == "internet"]
+            nets: list[Net] = list(ep[0].prefixes) if ep else []
+        elif z["members"]:
+            members = z["members"]
+            if scope:
+                for key in ("township", "unit"):
+                    if scope.get(key) and any(m.get(key) for m in members):
+                        members = [m for m in members if m.get(key) == scope[key]]
+            nets = [Net(m["prefix"]) for m in members]
+        else:
+            nets = [Net(p) for p in (z["prefixes"] or z["external"])]
+        u = self.net.space_of(field_name, nets)
+        if hosts:
+            addrs = [ipaddress.IPv4Network(a.ip) for h in hosts for a in self.addresses.get(h, {}).values()
+                     if any(a.ip in n for n in nets)]
+            u = u & self.net.space_of(field_name, addrs)
+        return u
+
+    def _sides(self, r: dict[str, Any]) -> BDD:
+        e = self.net.e
+        src, dst = e.false, e.false
+        for z in r["from"]:
+            src = src | self.zone_space("src", z, r.get("scope"), list(r.get("source_hosts") or []))
+        for z in r["to"]:
+            dst = dst | self.zone_space("dst", z, r.get("scope"), list(r.get("destination_hosts") or []))
+        return src & dst
+
+    def _services(self, r: dict[str, Any]) -> BDD:
+        e = self.net.e
+        u = e.false
+        for p in r["ports"]:
+            proto = p["protocol"]
+            if proto in ("tcp", "udp"):
+                lo, hi = p.get("low"), p.get("high")
+                ports = None if lo is None else f"{lo}-{hi if hi is not None else lo}"
+                u = u | e.space(Match.of(protocol=proto, dport=ports))
+            elif proto in ("ip", "any"):
+                u = u | e.valid
+            else:
+                u = u | e.space(Match.of(protocol=proto))
+        return u
+
+    def rule_of(self, packet: Packet) -> str:
+        """The rule a packet belongs to: `name`, `name (reply)`, `name (denied by deny-rule)` or ''."""
+        e = self.net.e
+        denies = [r.name for r in self.rules if r.action == "deny" and e.contains(r.space, packet)]
+        for r in self.rules:
+            if r.action != "deny" and e.contains(r.space, packet):
+                return r.name + (f" (overridden by deny rule {denies[0]})" if denies else "")
+        for r in self.rules:
+            if r.action != "deny" and e.contains(r.replies, packet):
+                return f"{r.name} (reply)"
+        return f"deny rule {denies[0]}" if denies else ""
+
+
+# -- the comparison -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """The exhaustive check: findings, verdicts of the probe flows, what was proven and what was not."""
+
+    findings: list[Finding] = field(default_factory=list)
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    proven: dict[str, Any] = field(default_factory=dict)
+    unproven: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Checker:
+    """Builds the admitted sets per source endpoint and compares them with the policy."""
+
+    def __init__(self, build: BuildReader, engine: Engine | None = None) -> None:
+        t = time.perf_counter()
+        self.net = Network(build, engine)
+        self.e = self.net.e
+        self.policy = Policy(self.net)
+        self.t_parse = time.perf_counter() - t
+        e, net = self.e, self.net
+        self.eps = net.endpoints
+        self.ep_space = {id(ep): net.space_of("dst", ep.prefixes) for ep in self.eps}
+        self.ep_src = {id(ep): net.space_of("src", ep.prefixes) for ep in self.eps}
+        self.inet = [ep for ep in self.eps if ep.kind == "internet"]
+        self.city = [ep for ep in self.eps if ep.kind == "city"]
+        inside = [ep for ep in self.eps if not ep.outside]
+        self.dst_inside = e.false
+        for ep in inside:
+            self.dst_inside = self.dst_inside | self.ep_space[id(ep)]
+        self.dst_inet = self._union(self.ep_space[id(x)] for x in self.inet)
+        self.dst_city = self._union(self.ep_space[id(x)] for x in self.city)
+        # source side, stateless: per endpoint, per gateway variant
+        self.src_variants: dict[int, list[Variant]] = {}
+        for ep in inside:
+            vs = []
+            for dev, iface in ep.gateways:
+                vs.append(Variant(f"{dev} {iface}", list(net.bound(dev, iface, "inbound"))))
+            self.src_variants[id(ep)] = vs or [Variant("no gateway", [])]
+        # destination side: gateway outbound filters (every gateway variant of the destination)
+        self.dst_out: list[tuple[Any, list[Variant]]] = []
+        for ep in inside:
+            vs = [Variant(f"{dev} {iface}", list(net.bound(dev, iface, "outbound"))) for dev, iface in ep.gateways]
+            if any(v.hops for v in vs):
+                self.dst_out.append((self.ep_space[id(ep)], vs))
+        self.fws = net.firewalls()
+        self.edges = net.edges()
+        self.hosts = net.hosts()
+        self._build_spaces()
+
+    def _union(self, items: Iterable[BDD]) -> BDD:
+        u = self.e.false
+        for x in items:
+            u = u | x
+        return u
+
+    def _stateless(self, hops: list[Filter | Stateful]) -> BDD:
+        u = self.e.valid
+        for h in hops:
+            if isinstance(h, Filter):
+                u = u & self.e.admitted(h)
+        return u
+
+    def _stateful(self, hop: Stateful, opened: BDD) -> BDD:
+        """A stateful hop: its policy's new connections, plus replies of the connections `opened` (what the
+        opposite direction admits through the rest of its path) that its reverse policy lets out."""
+        e = self.e
+        u = e.admitted(hop.policy)
+        if hop.reverse is not None:
+            u = u | self.policy.reply_space(e.admitted(hop.reverse) & opened)
+        return u
+
+    def _hops_space(self, hops: list[Filter | Stateful], opened: BDD) -> BDD:
+        u = self._stateless(hops)
+        for h in hops:
+            if isinstance(h, Stateful):
+                hs = self._stateful(h, opened)
+                self.hop_sets[h.name] = self.hop_sets.get(h.name, self.e.false) | hs
+                u = u & hs
+        return u
+
+    def _build_spaces(self) -> None:
+        e = self.e
+        self.hop_sets: dict[str, BDD] = {}
+        inside = [ep for ep in self.eps if not ep.outside]
+        # stateless source sets per inside endpoint (may / must)
+        self.src_may: dict[int, BDD] = {}
+        self.src_must: dict[int, BDD] = {}
+        for ep in inside:
+            sets = [self._stateless(v.hops) for v in self.src_variants[id(ep)]]
+            self.src_may[id(ep)] = self._union(sets)
+            must = e.valid
+            for s in sets:
+                must = must & s
+            self.src_must[id(ep)] = must
+        inside_out = self._union(self.ep_src[id(ep)] & self.src_may[id(ep)] for ep in inside)
+        # destination-side conditions for packets towards inside endpoints (outbound filters, hosts)
+        self.dst_may, self.dst_must = e.valid, e.valid
+        for dspace, vs in self.dst_out:
+            sets = [self._stateless(v.hops) for v in vs]
+            may = self._union(sets)
+            must = e.valid
+            for s in sets:
+                must = must & s
+            self.dst_may = self.dst_may & (~dspace | may)
+            self.dst_must = self.dst_must & (~dspace | must)
+        for _host, (addr, hop) in self.hosts.items():
+            at = e.prefix("dst", ipaddress.IPv4Network(addr))
+            from_host = e.prefix("src", ipaddress.IPv4Network(addr)) & inside_out
+            hs = self._stateful(hop, from_host)
+            self.hop_sets[hop.name] = hs
+            self.dst_may = self.dst_may & (~at | hs)
+            self.dst_must = self.dst_must & (~at | hs)
+        # the internet: per firewall, hops in and out
+        in_sets, out_sets = [], []
+        inet_src = self._union(self.ep_src[id(x)] for x in self.inet)
+        for _host, hin, hout in self.fws:
+            stateless_in = inet_src & self._stateless(hin)
+            in_sets.append(self._hops_space(hin, inside_out & self.dst_inet))
+            out_sets.append(self._hops_space(hout, stateless_in))
+        if not self.fws and self.inet:
+            self.net.unproven.append("no zone firewall found: internet paths not modelled (admit nothing)")
+        self.inet_in_may, self.inet_in_must = self._may_must(in_sets)
+        self.inet_out_may, self.inet_out_must = self._may_must(out_sets)
+        cin, cout = [], []
+        for _host, hin, hout in self.edges:
+            cin.append(self._stateless(hin))
+            cout.append(self._stateless(hout))
+        self.city_in_may, self.city_in_must = self._may_must(cin)
+        self.city_out_may, self.city_out_must = self._may_must(cout)
+
+    def _may_must(self, sets: list[BDD]) -> tuple[BDD, BDD]:
+        if not sets:
+            return self.e.false, self.e.false
+        must = self.e.valid
+        for s in sets:
+            must = must & s
+        return self._union(sets), must
+
+    def network(self, ep: Endpoint) -> tuple[BDD, BDD]:
+        """What the network may and must admit from `ep` to every other endpoint (within the universe)."""
+        src = self.ep_src[id(ep)]
+        if ep.kind == "internet":
+            may = self.inet_in_may & self.dst_inside & self.dst_may
+            must = self.inet_in_must & self.dst_inside & self.dst_must
+        elif ep.kind == "city":
+            may = self.city_in_may & self.dst_inside & self.dst_may
+            must = self.city_in_must & self.dst_inside & self.dst_must
+        else:
+            own = self.ep_space[id(ep)]
+            to_inside = self.dst_inside & ~own
+            may = self.src_may[id(ep)] & ((to_inside & self.dst_may) | (self.dst_inet & self.inet_out_may)
+                                          | (self.dst_city & self.city_out_may))
+            must = self.src_must[id(ep)] & ((to_inside & self.dst_must) | (self.dst_inet & self.inet_out_must)
+                                            | (self.dst_city & self.city_out_must))
+        return src & may, src & must
+
+    def universe(self, ep: Endpoint) -> BDD:
+        """Every packet from `ep` to another endpoint (outside to outside excluded, the own segment excluded)."""
+        src = self.ep_src[id(ep)]
+        if ep.outside:
+            return src & self.dst_inside & self.e.valid
+        return src & (self.dst_inside & ~self.ep_space[id(ep)] | self.dst_inet | self.dst_city) & self.e.valid
+
+    # -- concrete paths for explanations --------------------------------------------------------------------
+
+    def endpoint_of(self, addr: ipaddress.IPv4Address) -> Endpoint | None:
+        best: tuple[int, Endpoint] | None = None
+        for ep in self.eps:
+            for p in ep.prefixes:
+                if addr in p and (best is None or p.prefixlen > best[0]):
+                    best = (p.prefixlen, ep)
+        return best[1] if best else None
+
+    def paths(self, packet: Packet) -> list[Path]:
+        """Every modelled path of a concrete packet (one per gateway / firewall variant)."""
+        a, b = self.endpoint_of(packet.src), self.endpoint_of(packet.dst)
+        if a is None or b is None:
+            return []
+        tails: list[tuple[str, list[Filter | Stateful]]] = [("", [])]
+        if b.kind == "internet":
+            tails = [(h, hout) for h, _hin, hout in self.fws]
+        elif b.kind == "city":
+            tails = [(h, hout) for h, _hin, hout in self.edges]
+        else:
+            tail: list[Filter | Stateful] = []
+            for ep in self.eps:
+                if ep is b:
+                    for dev, iface in ep.gateways:
+                        tail += self.net.devices[dev].bound(iface, "outbound")
+            for _h, (addr, hop) in self.hosts.items():
+                if addr == packet.dst:
+                    tail.append(hop)
+            tails = [("", tail)]
+        if a.kind == "internet":
+            heads = [(h, hin) for h, hin, _hout in self.fws]
+        elif a.kind == "city":
+            heads = [(h, hin) for h, hin, _hout in self.edges]
+        else:
+            heads = [(f"{dev} {iface}", list(self.net.devices[dev].bound(iface, "inbound")))
+                     for dev, iface in a.gateways]
+        out = []
+        for hname, head in heads:
+            for tname, tail_hops in tails:
+                out.append(Path(tuple(head + tail_hops), " / ".join(x for x in (hname, tname) if x)))
+        return out
+
+    def explain(self, packet: Packet) -> list[str]:
+        """Per path: the deciding line of each hop reached (device, filter, line, rule)."""
+        out = []
+        for p in self.paths(packet):
+            steps = []
+            for step in self.e.explain(packet, p):
+                hs = self.hop_sets.get(step.hop)
+                if step.how == "reply" and hs is not None and not self.e.contains(hs, packet):
+                    # no connection the rest of the path lets open has this packet as a reply
+                    step = Step(step.hop, None, "deny", "default")
+                steps.append(step)
+                if step.action == "deny":
+                    break
+            text = "; ".join(str(s) for s in steps) if steps else "no filter on the path"
+            out.append(f"[{p.name or 'path'}] {text}")
+        return out
+
+    # -- the run --------------------------------------------------------------------------------------------
+
+    def run(self, flows: list[Flow] | None = None) -> Result:
+        """Compare every source endpoint's admitted set with the policy; findings per zone pair."""
+        t = time.perf_counter()
+        e = self.e
+        res = Result()
+        zones = sorted({ep.zone for ep in self.eps})
+        zone_dst = {z: self._union(self.ep_space[id(ep)] for ep in self.eps if ep.zone == z) for z in zones}
+        acc: dict[tuple[str, str, str], BDD] = {}
+        covered = 0
+        pairs = 0
+        self.may: dict[int, BDD] = {}
+        self.must: dict[int, BDD] = {}
+        for ep in self.eps:
+            uni = self.universe(ep)
+            may, must = self.network(ep)
+            may, must = may & uni, must & uni
+            self.may[id(ep)], self.must[id(ep)] = may, must
+            pol = self.policy.admitted & uni
+            extra, missing = may & ~pol, pol & ~must
+            covered += e.count(uni)
+            pairs += sum(1 for b in self.eps if b is not ep and not (ep.outside and b.outside))
+            for kind, diff in (("extra-allow", extra), ("missing-allow", missing)):
+                if diff == e.false:
+                    continue
+                for z in zones:
+                    d = diff & zone_dst[z]
+                    if d != e.false:
+                        key = (kind, ep.zone, z)
+                        acc[key] = acc.get(key, e.false) | d
+        for (kind, sz, dz), d in sorted(acc.items()):
+            res.differences.append(self._difference(kind, sz, dz, d))
+        for row in res.differences:
+            res.findings.append(Finding(row["kind"], f"{row['from']}>{row['to']}", row["message"]))
+        if flows:
+            res.verdicts = [self.verdict(f) for f in flows]
+            res.findings += [mismatch_finding(v, "the exhaustive check") for v in res.verdicts
+                             if v.status == "mismatch"]
+        res.unproven = [*self.net.unproven, *self.net.unplaced(), *self.policy.unproven,
+                        "device management addresses (loopbacks, link networks) are not endpoints: control-plane "
+                        "ACLs (ssh/snmp acl 2000-2999) are not part of this proof",
+                        "not modelled: IP fragments and options, ICMP errors related to a connection, TCP sequence "
+                        "state (stateful hops admit any reply-shaped packet with ACK or RST), spoofed sources "
+                        "arriving from the internet or the city with county addresses, IPv6"]
+        res.seconds = self.t_parse + time.perf_counter() - t
+        res.proven = {
+            "endpoints": len(self.eps),
+            "endpoint pairs": pairs,
+            "packets compared": covered,
+            "header space": "IPv4 protocol, source and destination address, source and destination port, "
+                            "TCP flags, ICMP type and code: every packet between every pair of endpoints",
+            "filter lines read back": self.net._lines,
+            "devices parsed": len(self.net.devices),
+            "differences": len(res.differences),
+            "seconds": round(res.seconds, 2),
+        }
+        return res
+
+    def _difference(self, kind: str, sz: str, dz: str, d: BDD) -> dict[str, Any]:
+        e = self.e
+        pkt = e.example(d)
+        rule = self.policy.rule_of(pkt)
+        regions = e.summarise(d)
+        why = self.explain(pkt)
+        count = e.count(d)
+        verb = ("the network admits but the policy does not" if kind == "extra-allow"
+                else "the policy admits but the network drops")
+        shown = "; ".join(str(r) for r in regions[:REGION_LIMIT])
+        more = f" (+{len(regions) - REGION_LIMIT} more regions)" if len(regions) > REGION_LIMIT else ""
+        msg = (f"{sz} -> {dz}: {count} packets {verb}. Counterexample: {pkt}. Rule: {rule or 'none'}. "
+               f"Path: {' | '.join(why) or 'no modelled path'}. Regions: {shown}{more}")
+        return {"kind": kind, "from": sz, "to": dz, "packets": count, "example": str(pkt), "rule": rule,
+                "explain": why, "regions": [str(r) for r in regions[:200]], "region_count": len(regions),
+                "message": msg}
+
+    def verdict(self, flow: Flow) -> Verdict:
+        """A probe flow's fate from the exhaustive sets: the request (SYN from port 40000, or ICMP echo) and its
+        reply must both be admitted on every path."""
+        e = self.e
+        try:
+            src, dst = ipaddress.IPv4Address(flow.src_address), ipaddress.IPv4Address(flow.dst_address)
+        except ValueError:
+            return Verdict(flow, UNPROVEN, "address not modelled")
+        a, b = self.endpoint_of(src), self.endpoint_of(dst)
+        if a is None or b is None or a is b or (a.outside and b.outside):
+            return Verdict(flow, UNPROVEN, "not between two modelled endpoints (device management or own segment)")
+        if flow.protocol == "icmp":
+            req = Packet(ICMP, src, dst, icmp_type=8)
+            rep = Packet(ICMP, dst, src, icmp_type=0)
+        else:
+            proto = TCP if flow.protocol == "tcp" else UDP
+            req = Packet(proto, src, dst, 40000, flow.port, 2 if proto == TCP else 0)
+            rep = Packet(proto, dst, src, flow.port, 40000, 18 if proto == TCP else 0)
+        ok_req = e.contains(self.must[id(a)], req)
+        ok_rep = e.contains(self.must[id(b)], rep)
+        if ok_req and ok_rep:
+            return Verdict(flow, ALLOWED, "request and reply admitted on every path")
+        bad = req if not ok_req else rep
+        why = "; ".join(self.explain(bad))
+        return Verdict(flow, DENIED, f"{'request' if not ok_req else 'reply'} {bad} dropped: {why}")
+
+
+def check(build: BuildReader, flows: list[Flow] | None = None, engine: Engine | None = None) -> Result:
+    """The exhaustive check of a build (raises ModelError when a configuration cannot be read exactly)."""
+    return Checker(build, engine).run(flows)
