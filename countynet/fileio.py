@@ -12,13 +12,39 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# Outputs are for the team: readable by the owner's group, never by others (mkstemp/mkdtemp give 0600/0700,
+# which left build/ and inventory/ unreadable to colleagues and CI runners of the same group).
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask sets it, a race with writer threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` in one rename. A new file gets FILE_MODE (less the umask); a replaced file
+    keeps the mode it had (a checked-out lock file stays as git left it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = FILE_MODE & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -32,6 +58,7 @@ class StagedDir:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging.", dir=target.parent))
+        os.chmod(self.tmp, DIR_MODE & ~_umask())  # mkdtemp's 0700 would hide the output from the group
         self._dirs: set[Path] = set()
 
     def write(self, rel: str, text: str) -> Path:

@@ -82,8 +82,16 @@ def deploy_cmd(
     conn_timeout: float = typer.Option(10.0, "--conn-timeout"),
     show_diff: bool = typer.Option(None, "--diff/--no-diff", help="show diffs (default: in dry-run only)"),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
+    offline: bool = typer.Option(False, "--offline", help="preview against the last stored backups (intended vs "
+                                 "backup, compliance per device): no device, credential or secret needed"),
 ) -> None:
     """Preview (default) or apply the intended configs, safely, in canary-first waves."""
+    if offline:
+        if commit or resume:
+            typer.echo("error: --offline only previews: leave out --commit and --resume", err=True)
+            raise typer.Exit(2)
+        _offline(build_dir, backup_dir, limit, allow_modified, show_diff, json_out)
+        return
     opts = Options(build_dir=build_dir, allow_modified=allow_modified, inventory_dir=inventory_dir,
                    backup_dir=backup_dir, state_file=state_file, audit_log=audit_log, known_hosts=known_hosts,
                    insecure=insecure, commit=commit, limit=limit, wave=wave, wave_by=wave_by,
@@ -98,6 +106,40 @@ def deploy_cmd(
     if json_out:
         json_out.write_text(json.dumps(rep.as_dict(), indent=1) + "\n", encoding="utf-8")
     raise typer.Exit(1 if rep.failed or rep.halted else 0)
+
+
+def _offline(build_dir: Path, backup_dir: Path, limit: str | None, allow_modified: bool, show_diff: bool | None,
+             json_out: Path | None) -> None:
+    """`deploy --offline`: compliance of the build against the last backups; reports in <build>/reports."""
+    from countynet.deploy.offline import NON_COMPLIANT, OfflineError, markdown, preview, summary
+    from countynet.fileio import atomic_write_text
+
+    try:
+        results = preview(build_dir, backup_dir, limit, allow_modified)
+    except OfflineError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    s = summary(results)
+    typer.echo(f"offline dry run against the backups in {backup_dir} (no device contacted, no secret used)")
+    for r in results:
+        detail = {"compliant": "intended == last backup",
+                  "non-compliant": f"+{r.added} -{r.removed} ({', '.join(r.features)})",
+                  "no-backup": "no backup stored: unproven"}[r.status]
+        when = f" [backup {r.backup_time}]" if r.backup_time else ""
+        typer.echo(f"  {r.host:<24} {r.status:<13} {detail}{when}")
+        if (show_diff is None or show_diff) and r.status == NON_COMPLIANT:
+            for line in r.diff.rstrip("\n").splitlines():
+                typer.echo(f"      {line}")
+    typer.echo(f"total: {s['devices']} device(s): compliant={s['compliant']}, non-compliant={s['non-compliant']}, "
+               f"no-backup={s['no-backup']}")
+    reports = build_dir / "reports"
+    data = {"checker": "deploy --offline", "backup_dir": str(backup_dir), "summary": s,
+            "devices": [r.as_dict() for r in results]}
+    atomic_write_text(reports / "deploy-offline.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(reports / "deploy-offline.md", markdown(results, backup_dir))
+    if json_out:
+        atomic_write_text(json_out, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    typer.echo(f"reports in {reports}/deploy-offline.(json|md)")
 
 
 def rollback_cmd(

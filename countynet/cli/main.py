@@ -76,8 +76,10 @@ def build(directory: DirArg = Path("topology"),
     """Validate, allocate, build intent, render configs, inventories, policy data and the manifest."""
     from countynet.fileio import UnsafeOutput
     from countynet.ipam.lockdiff import lock_changes
+    from countynet.outputs.pipeline import device_changes, read_manifest
 
     t0 = time.perf_counter()
+    previous = read_manifest(out_dir)  # before the build replaces it: which devices does this build change?
     try:
         result, manifest = build_into(directory, out_dir)
     except TopologyError as exc:
@@ -87,9 +89,11 @@ def build(directory: DirArg = Path("topology"),
     _warn(result, as_json)
     changes = lock_changes(result.old_lock, result.lock)
     secs = time.perf_counter() - t0
+    devices = device_changes(previous, manifest)
     if as_json:
         print(json.dumps({"ok": True, "devices": manifest["devices"], "out": str(out_dir),
-                          "lock_changes": changes, "seconds": round(secs, 3)}, indent=1))
+                          "lock_changes": changes, "seconds": round(secs, 3), "device_changes": devices,
+                          "changed": bool(changes or any(devices.values()))}, indent=1))
         return
     by_platform: dict[str, int] = {}
     for h in manifest["hosts"].values():
@@ -102,6 +106,20 @@ def build(directory: DirArg = Path("topology"),
     table.add_row("[bold]total", f"[bold]{manifest['devices']}")
     out.print(table)
     out.print(f"lock file: {len(changes)} change(s)" if changes else "lock file: unchanged")
+    _print_device_changes(devices, previous is None)
+
+
+def _print_device_changes(devices: dict[str, list[str]], first: bool) -> None:
+    if first:
+        out.print(f"devices: {len(devices['added'])} (no previous build to compare with)")
+        return
+    if not any(devices.values()):
+        out.print("devices: unchanged since the previous build")
+        return
+    for kind, hosts in devices.items():
+        if hosts:
+            shown = ", ".join(hosts[:30]) + (f", ... and {len(hosts) - 30} more" if len(hosts) > 30 else "")
+            out.print(f"devices {kind.replace('_', ' ')} ({len(hosts)}): {shown}", markup=False, highlight=False)
 
 
 @app.command()
@@ -175,15 +193,16 @@ def render_cmd(host: Annotated[str, typer.Argument(help="device host name")],
 LAB_COMMANDS = {"lab"}
 DEPLOY_COMMANDS = {"deploy", "rollback"}
 VERIFY_COMMANDS = {"verify"}
+REVIEW_COMMANDS = {"review"}
 
 
 def mount(argv: list[str] | None = None) -> None:
-    """Add the lab, deploy and verify sub-commands.
+    """Add the lab, deploy, verify and review sub-commands.
 
     Only the one being run is imported (the deploy engine pulls in Netmiko and Nornir, the lab its
     planner), so `countynet validate` starts fast; `--help` and unknown commands mount all of them."""
     first = next((a for a in (argv or []) if not a.startswith("-")), None)
-    everything = first not in LAB_COMMANDS | DEPLOY_COMMANDS | VERIFY_COMMANDS | {
+    everything = first not in LAB_COMMANDS | DEPLOY_COMMANDS | VERIFY_COMMANDS | REVIEW_COMMANDS | {
         "validate", "build", "schema", "show", "render"}
     if everything or first in LAB_COMMANDS:
         from countynet.cli.lab import app as lab_app
@@ -197,6 +216,10 @@ def mount(argv: list[str] | None = None) -> None:
         from countynet.cli.verify import register as register_verify
 
         register_verify(app)
+    if everything or first in REVIEW_COMMANDS:
+        from countynet.cli.review import register as register_review
+
+        register_review(app)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ from countynet.ipam import lock as lockfile
 from countynet.outputs.result import BuildResult
 from countynet.topology.loader import load
 
-__all__ = ["BuildResult", "compile_topology", "gc_paused", "intent_yaml", "render", "write_build"]
+__all__ = ["BuildResult", "compile_topology", "device_changes", "gc_paused", "intent_yaml", "keep_reports",
+           "read_manifest", "render", "write_build"]
 
 
 @contextlib.contextmanager
@@ -117,8 +118,58 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
             stage.write(rel, text)
             if rel.startswith("inventory/"):
                 inv.write(rel.removeprefix("inventory/"), text)
+        keep_reports(out, stage.tmp)
         stage.commit()
         inv.commit()
     if write_lock:
         lockfile.write(result.topology.root, result.lock)
     return manifest
+
+
+# Written into <build>/reports/ by verify, review and the lab, not by build: a rebuild carries them over.
+REPORTS = "reports"
+
+
+def keep_reports(out: Path, staged: Path) -> None:
+    """Carry the old build's `reports/` (which build did not write) into the staged build."""
+    import shutil
+
+    old = out / REPORTS
+    if old.is_dir() and not old.is_symlink():
+        shutil.copytree(old, staged / REPORTS, symlinks=True)
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    """The manifest of the build in `out` before it is replaced, or None (no build, or unreadable)."""
+    import json
+
+    from countynet.outputs.manifest import MANIFEST
+
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def device_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, list[str]]:
+    """Which devices a build changed against the previous build's manifest: `added`, `removed`, `changed`
+    (a rendered config file differs) and `intent_only` (the intent differs, the configs do not). With no
+    previous manifest every device is `added`."""
+    before: dict[str, Any] = (old or {}).get("hosts") or {}
+    after: dict[str, Any] = new.get("hosts") or {}
+
+    def split(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        cfg = {k: v for k, v in files.items() if k.startswith("configs/")}
+        return cfg, {k: v for k, v in files.items() if not k.startswith("configs/")}
+
+    changed, intent_only = [], []
+    for h in sorted(set(before) & set(after)):
+        cb, ib = split(before[h].get("files") or {})
+        ca, ia = split(after[h].get("files") or {})
+        if cb != ca:
+            changed.append(h)
+        elif ib != ia:
+            intent_only.append(h)
+    return {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
+            "changed": changed, "intent_only": intent_only}
