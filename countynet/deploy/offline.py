@@ -1,10 +1,11 @@
 """Offline dry run: the build's intended configs against the last stored backups, Golden-Config style.
 
 Needs neither a device nor a credential nor a secret: the backup (`<backup-dir>/<host>/<stamp>-<change>.cfg`,
-written scrubbed by every deploy) is the running config as last seen, and the intended config is scrubbed
-the same way before the two are compared, so a `${secret:..}` placeholder and the device's `<scrubbed>` value
-compare equal. Network OS configs are compared with hier_config (the remediation a push would send, grouped
-by feature: the first word of each top-level line), Linux devices file by file.
+written scrubbed by every deploy) is the running config as last seen. A line of the intended config that holds
+a `${secret:..}` placeholder and the backup's line showing `<scrubbed>` or a hash compare by their setting
+(the text before the secret), as the engine's remediation compares them with a running config. Network OS
+configs are compared with hier_config (the remediation a push would send, grouped by feature: the first word
+of each top-level line), Linux devices file by file.
 
 Every selected device ends in one compliance state:
 
@@ -79,15 +80,35 @@ def _feature(line: str) -> str:
     return words[0] if words else "?"
 
 
+_PLACEHOLDER_RX = re.compile(r"\$\{secret:[a-z0-9][a-z0-9_.-]*\}")
+
+
+def _pin_placeholders(intended: str, backup: str | None) -> str:
+    """A line holding a secret placeholder takes the backup's line with the same text before the secret
+    (the backup shows `<scrubbed>` or a hash there): the setting is compared, never the secret."""
+    if backup is None:
+        return intended
+    have = backup.splitlines()
+    out = []
+    for line in intended.splitlines():
+        m = _PLACEHOLDER_RX.search(line)
+        if m and line[:m.start()].strip():
+            same = [h for h in have if h.startswith(line[:m.start()])]
+            line = same[0] if same else line
+        out.append(line)
+    return "\n".join(out) + ("\n" if intended.endswith("\n") else "")
+
+
 def compare_device(host: str, device_type: str, intended: str | dict[str, str], backup: str) -> Compliance:
-    """One device's intended config (build) against its backup text (scrubbed)."""
+    """One device's intended config (build, with secret placeholders) against its backup text (scrubbed).
+    Secret lines compare by their setting (the text before the secret), as the engine's remediation does."""
     if device_type == "linux":
         assert isinstance(intended, dict)
         running = _parse_files(backup)
         parts, feats = [], []
         for name in sorted(set(intended) | {n for n, t in running.items() if t is not None}):
-            want = scrub(intended[name]) if name in intended else None
             have = running.get(name)
+            want = scrub(_pin_placeholders(intended[name], have)) if name in intended else None
             if want is None:
                 continue  # a file the build does not manage
             d = file_diff(name, have, want)
@@ -99,7 +120,7 @@ def compare_device(host: str, device_type: str, intended: str | dict[str, str], 
         return Compliance(host, NON_COMPLIANT if text else COMPLIANT, added=added, removed=removed,
                           features=feats, diff=text)
     assert isinstance(intended, str)
-    rem = remediation(device_type, backup, scrub(intended))
+    rem = remediation(device_type, backup, intended)  # pins placeholder lines to the backup's same setting
     feats = sorted({_feature(line) for line in rem.text.splitlines() if line and not line.startswith(" ")})
     return Compliance(host, NON_COMPLIANT if rem.commands else COMPLIANT, added=rem.added, removed=rem.removed,
                       features=feats, diff=rem.text)
