@@ -35,9 +35,15 @@ def test_bundled_lock_is_current(bundled) -> None:
     assert flat(bundled.lock) == flat(bundled.old_lock), "run `countynet build` and commit the lock"
 
 
+LUXI = ("  - {id: luxi, code: \"360830103201\", name_zh: 芦溪村, pinyin: luxi, attach: leased, "
+        "source: sourced}\n")
+HOUTIAN = ("  - {id: houtian, code: \"360830105203\", name_zh: 厚田村, pinyin: houtian, attach: leased, "
+           "source: sourced}\n")
+
+
 def test_adding_a_village_in_the_middle_moves_nobody(topo_copy: Path, bundled) -> None:
-    edit(topo_copy / "townships/litian.yaml", "  - {id: v02, attach: leased}\n",
-         "  - {id: v02, attach: leased}\n  - {id: dongmen, attach: leased}\n  - {id: ximen, attach: vpn}\n")
+    edit(topo_copy / "townships/litian.yaml", LUXI,
+         LUXI + "  - {id: dongmen, attach: vpn}\n  - {id: ximen, attach: vpn}\n")
     after = rebuild(topo_copy)
     assert moved(bundled.lock, after) == {}
     new = set(flat(after)) - set(flat(bundled.lock))
@@ -48,11 +54,11 @@ def test_removing_a_unit_and_a_village_frees_only_theirs(topo_copy: Path, bundle
     text = (topo_copy / "units.yaml").read_text(encoding="utf-8")
     line = next(ln for ln in text.splitlines() if ln.startswith("  - {id: health,"))
     edit(topo_copy / "units.yaml", line + "\n", "")
-    edit(topo_copy / "townships/shashi.yaml", "  - {id: v04, attach: leased}\n", "")
+    edit(topo_copy / "townships/shashi.yaml", HOUTIAN, "")
     after = rebuild(topo_copy)
     assert moved(bundled.lock, after) == {}
     gone = set(flat(bundled.lock)) - set(flat(after))
-    assert gone and all("health" in k or "shashi/v04" in k or "yx-shashi-v04" in k for k in gone), gone
+    assert gone and all("health" in k or "shashi/houtian" in k or "yx-shashi-houtian" in k for k in gone), gone
 
 
 def test_reordering_files_and_lists_changes_nothing_even_without_a_lock(topo_copy: Path) -> None:
@@ -79,8 +85,8 @@ def test_adding_a_township_moves_nobody(topo_copy: Path, bundled) -> None:
 
 def test_validate_locked_fails_when_the_lock_would_change(topo_copy: Path) -> None:
     cmd = [sys.executable, "-m", "countynet", "validate", str(topo_copy), "--locked"]
-    edit(topo_copy / "townships/litian.yaml", "  - {id: v02, attach: leased}\n",
-         "  - {id: v02, attach: leased}\n  - {id: v99, attach: leased}\n")
+    edit(topo_copy / "townships/litian.yaml", LUXI,
+         LUXI + "  - {id: v99, attach: vpn}\n")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2
     assert "lock file is out of date" in proc.stderr and "litian/v99" in proc.stderr

@@ -18,7 +18,7 @@ from countynet.outputs.flows import ALLOWED, Flow, Verdict
 from tests.conftest import ROOT, build_topology, edit
 
 HOST = "yx-litian-rt1"
-OTHER = "yx-aonan-v01"
+OTHER = "yx-aonan-aonan"
 
 
 def cli(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:

@@ -50,7 +50,7 @@ def test_each_device_is_assembled_alone(bundled, facts: Facts) -> None:
 
 
 def test_features_are_pure(facts: Facts) -> None:
-    for name in ("yx-core-1", "yx-vpnhub-1", "yx-aonan-v03", "yx-u-tax", "yx-fw-1"):
+    for name in ("yx-core-1", "yx-vpnhub-1", "yx-aonan-gongyi", "yx-u-tax", "yx-fw-1"):
         dev = facts.devices[name]
         for feature in LAYOUT:
             assert feature(dev, facts) == feature(dev, facts), (feature.__name__, name)
@@ -110,5 +110,5 @@ def test_a_vpn_village_without_a_broadband_port_is_a_located_error(topo_copy: Pa
     edit(topo_copy / "catalog.yaml", '      wan: ["GigabitEthernet0/0/4"]\n', '      dsl: ["GigabitEthernet0/0/4"]\n')
     with pytest.raises(TopologyError) as info:
         compile_topology(topo_copy)
-    assert "error: hardware.ar161.ports: model ar161 has no 'wan' port, but yx-aonan-v03 is a VPN village on " \
+    assert "error: hardware.ar161.ports: model ar161 has no 'wan' port, but yx-aonan-gongyi is a VPN village on " \
            "broadband" in info.value.render()

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.root
 # two townships (yange: a leased-line and a VPN village; lianzhou: a VPN village) and a county unit
 # (and the servers the probe matrix targets: a policy rule naming a host is only proven on that host)
 SCOPE = ("core,device:yx-db-1,device:yx-oa-1,device:yx-docex-1,device:yx-portal-1,device:yx-mail-1,device:yx-dns-1,"
-         "device:yx-syslog-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-v01,"
-         "device:yx-yange-v03,device:yx-lianzhou-rt1,device:yx-lianzhou-sw1,device:yx-lianzhou-v03,unit:finance")
-LEASED, VPN = "yx-yange-v01", "yx-yange-v03"
+         "device:yx-syslog-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-yange,"
+         "device:yx-yange-shanbei,device:yx-lianzhou-rt1,device:yx-lianzhou-sw1,device:yx-lianzhou-tutian,unit:finance")
+LEASED, VPN = "yx-yange-yange", "yx-yange-shanbei"
 
 
 def _skip_reason() -> str | None:

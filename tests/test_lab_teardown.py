@@ -17,7 +17,7 @@ from countynet.lab.state import LabState, alive
 
 pytestmark = pytest.mark.root
 ROOT = Path(__file__).resolve().parent.parent
-SCOPE = "device:yx-vpnhub-1,device:yx-yange-v03,device:yx-core-1"
+SCOPE = "device:yx-vpnhub-1,device:yx-yange-shanbei,device:yx-core-1"
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_down_removes_everything_and_is_idempotent(tmp_path, bundled_build):
     """Also: a lab directory so deep that its daemons' socket paths exceed what an AF_UNIX address holds
     (108 bytes) still loads FRR and strongSwan configs and converges (sockets are reached by short names)."""
     deep = tmp_path / ("a-rather-deep-directory-" * 3) / "lab"
-    assert len(str(deep / "dev" / "yx-yange-v03" / "run" / "charon.vici")) > 108
+    assert len(str(deep / "dev" / "yx-yange-shanbei" / "run" / "charon.vici")) > 108
     with api.exclusive():
         lab = api.up(SCOPE, deep, build=bundled_build, wait=True, timeout=60)
         try:

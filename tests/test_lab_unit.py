@@ -18,8 +18,8 @@ from countynet.outputs.build_reader import BuildReader
 from countynet.render.engine import render_device
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ("core,device:yx-db-1,device:yx-oa-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-v01,"
-         "device:yx-yange-v03,unit:finance")
+SMALL = ("core,device:yx-db-1,device:yx-oa-1,device:yx-yange-rt1,device:yx-yange-sw1,device:yx-yange-yange,"
+         "device:yx-yange-shanbei,unit:finance")
 
 
 def test_linuxify_every_device(bundled):
@@ -59,7 +59,7 @@ def test_linux_names_are_the_templates_names(bundled):
 def test_scope_tokens(bundled_build):
     hosts = BuildReader(bundled_build).hosts  # the manifest's host table: no intent is read to pick a scope
     yange = scope.select(hosts, "township:yange")
-    assert "yx-yange-rt1" in yange and "yx-yange-v03" in yange and all("yange" in h for h in yange)
+    assert "yx-yange-rt1" in yange and "yx-yange-shanbei" in yange and all("yange" in h for h in yange)
     assert scope.select(hosts, "all") == set(hosts)
     assert "yx-db-1" not in scope.select(hosts, "core") and "yx-db-1" in scope.select(hosts, "centre")
     default = scope.select(hosts, None)

@@ -120,7 +120,7 @@ def test_every_device_renders_lint_clean(devices) -> None:
 
 
 def test_lint_catches_typos(devices) -> None:
-    text = config(devices["yx-gaoxi-v03"])
+    text = config(devices["yx-gaoxi-datang"])
     assert lint(text) == []
     for good, typo in ((" port access vlan", " port acess vlan"), (" ssh server enable", " ssh sever enable"),
                        (" ip route-static", "ip route-static"), ("line vty 0 63", "user-interface vty 0 4")):
@@ -129,9 +129,9 @@ def test_lint_catches_typos(devices) -> None:
 
 
 def test_secrets_are_placeholders_only(devices) -> None:
-    text = config(devices["yx-gaoxi-v03"])
+    text = config(devices["yx-gaoxi-datang"])
     assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
-            "vpn-psk-gaoxi-v03"} <= set(re.findall(SECRET_PATTERN, text))
+            "vpn-psk-gaoxi-datang"} <= set(re.findall(SECRET_PATTERN, text))
     for line in text.splitlines():
         if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha", line):
             assert re.search(SECRET_PATTERN, line), line
@@ -178,7 +178,7 @@ def test_firewall_zones_and_nat(devices) -> None:
 
 
 def test_vpn_spoke_ikev2(devices) -> None:
-    d = devices["yx-gaoxi-v03"]
+    d = devices["yx-gaoxi-datang"]
     text = config(d)
     peer = d.vpn.peers[0]
     assert block(text, f"ikev2 keychain {peer.name}")[1:] == [
@@ -192,7 +192,7 @@ def test_vpn_spoke_ikev2(devices) -> None:
 
 
 def test_ikev1_when_asked(devices) -> None:
-    d = devices["yx-gaoxi-v03"]
+    d = devices["yx-gaoxi-datang"]
     v1 = d.model_copy(update={"vpn": d.vpn.model_copy(update={"ike_version": 1})})
     text = config(v1)
     assert "ikev2" not in text
@@ -202,7 +202,7 @@ def test_ikev1_when_asked(devices) -> None:
     assert lint(text) == []
 
 
-@pytest.mark.parametrize("host", ["yx-gaoxi-v03", "yx-fw-1"])
+@pytest.mark.parametrize("host", ["yx-gaoxi-datang", "yx-fw-1"])
 def test_filters_render_as_advanced_acl(devices, host: str) -> None:
     d = devices[host]
     iface = next(i.name for i in d.interfaces if i.kind in ("svi", "routed") and i.address)

@@ -160,10 +160,10 @@ def test_deterministic(bundled, devices) -> None:
 
 
 def test_secrets_are_placeholders_only(devices) -> None:
-    text = config(devices["yx-aonan-v03"])
+    text = config(devices["yx-aonan-gongyi"])
     found = set(re.findall(SECRET_PATTERN, text))
     assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
-            "vpn-psk-aonan-v03"} <= found
+            "vpn-psk-aonan-gongyi"} <= found
     for line in text.splitlines():
         if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha"
                      r"|privacy-mode", line):
@@ -217,7 +217,7 @@ def test_management_hardening(devices) -> None:
 
 
 def test_vpn_spoke(devices) -> None:
-    d = devices["yx-aonan-v03"]
+    d = devices["yx-aonan-gongyi"]
     text = config(d)
     peer = d.vpn.peers[0]
     assert block(text, f"ike peer {peer.name}") == [
@@ -239,7 +239,7 @@ def test_vpn_spoke(devices) -> None:
 
 
 def test_dhcp_pool_serves_exactly_the_range(devices) -> None:
-    d = devices["yx-aonan-v03"]
+    d = devices["yx-aonan-gongyi"]
     p = d.dhcp[0]
     pool = block(config(d), f"ip pool {p.name}")
     net = p.network.rsplit(".", 1)[0]
@@ -276,7 +276,7 @@ def with_filters(d: DeviceIntent, iface: str, number: int = 3901) -> DeviceInten
 
 
 @pytest.mark.parametrize(("host", "iface", "binding"), [
-    ("yx-aonan-v03", "Vlanif10", " traffic-filter inbound acl 3901"),   # VRP5 syntax
+    ("yx-aonan-gongyi", "Vlanif10", " traffic-filter inbound acl 3901"),   # VRP5 syntax
     ("yx-core-1", "Vlanif10", " traffic-policy village-lan-in inbound"),  # CE: MQC, no traffic-filter
 ])
 def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding: str) -> None:

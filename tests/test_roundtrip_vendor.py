@@ -39,7 +39,7 @@ def test_parsed_facts_are_substantial(devices) -> None:
     wan = devices["yx-wan-1"]
     areas = set(parse(wan.platform, render_device(wan), wan).ospf_interfaces.values())
     assert len(areas) > 10
-    village = devices["yx-gaoxi-v03"]
+    village = devices["yx-gaoxi-datang"]
     facts = parse(village.platform, render_device(village), village)
     assert facts.static_routes == {"0.0.0.0/0", "10.30.0.0/16"}
     assert facts.interfaces["Tunnel1"].address == village.interface("Tunnel1").address
@@ -57,7 +57,7 @@ def with_filter(d: DeviceIntent, number: int) -> DeviceIntent:
     return d.model_copy(update={"filters": [*d.filters, flt], "interfaces": ifs})
 
 
-@pytest.mark.parametrize("host", ["yx-aonan-v03", "yx-core-1", "yx-gaoxi-v03", "yx-fw-1"])
+@pytest.mark.parametrize("host", ["yx-aonan-gongyi", "yx-core-1", "yx-gaoxi-datang", "yx-fw-1"])
 def test_filters_round_trip(devices, host: str) -> None:
     d = with_filter(devices[host], 3905)
     files = render_device(d)
@@ -79,11 +79,11 @@ EDITS = [
     ("yx-core-1", "vlan batch 10 20 99 to 101 3001 to 3006\n#\nvlan 10\n name dmz\n",
      "vlan batch 20 99 to 101 3001 to 3006\n#\n", "VLANs"),
     ("yx-wan-1", "  network 10.30.4.0 0.0.0.3\n", "", "OSPF interfaces/areas"),
-    ("yx-aonan-v03", "ip route-static 10.30.0.0 255.255.0.0", "ip route-static 10.31.0.0 255.255.0.0",
+    ("yx-aonan-gongyi", "ip route-static 10.30.0.0 255.255.0.0", "ip route-static 10.31.0.0 255.255.0.0",
      "static routes"),
     ("yx-gaoxi-sw1", " port access vlan 10\n", " port access vlan 11\n", "interface GigabitEthernet1/0/"),
     ("yx-gaoxi-rt1", "sysname yx-gaoxi-rt1", "sysname yx-gaoxi-rt2", "hostname"),
-    ("yx-gaoxi-v03", "interface Tunnel1 mode ipsec\n", "interface Tunnel2 mode ipsec\n", "interface Tunnel1"),
+    ("yx-gaoxi-datang", "interface Tunnel1 mode ipsec\n", "interface Tunnel2 mode ipsec\n", "interface Tunnel1"),
     ("yx-fw-1", " area 0.0.0.0\n", " area 0.0.0.1\n", "OSPF interfaces/areas"),
 ]
 
@@ -116,7 +116,7 @@ def copy_templates(tmp_path: Path, rel: str, old: str, new: str) -> Path:
      "OSPF interfaces/areas"),
     # the IPsec tunnel numbered by position instead of by the intent
     ("interfaces/h3c_comware.j2", "interface {{ i.name }} mode ipsec", "interface Tunnel{{ loop.index }} mode ipsec",
-     "yx-gaoxi-v03", "interface Tunnel1: missing"),
+     "yx-gaoxi-datang", "interface Tunnel1: missing"),
     ("interfaces/h3c_comware.j2", " port access vlan {{ i.vlan }}\n", "", "yx-gaoxi-sw1", "interface "),
     # the first VLAN is not declared
     ("base/h3c_comware.j2", "{% for v in d.vlans %}", "{% for v in d.vlans[1:] %}", "yx-gaoxi-sw1", "VLANs"),

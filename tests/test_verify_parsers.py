@@ -69,7 +69,7 @@ def bound_filter(d: DeviceIntent, cfg: DeviceConfig) -> list[tuple[str, Filter]]
     return out
 
 
-@pytest.mark.parametrize("host", ["yx-aonan-sw1", "yx-aonan-v01", "yx-core-1", "yx-gaoxi-sw1", "yx-u-pbc",
+@pytest.mark.parametrize("host", ["yx-aonan-sw1", "yx-aonan-aonan", "yx-core-1", "yx-gaoxi-sw1", "yx-u-pbc",
                                   "yx-u-audit"])
 def test_parsed_filters_equal_the_intent(built: BuildReader, engine: Engine, host: str) -> None:
     d = built.intent(host)

@@ -22,13 +22,13 @@ GOLDEN: dict[str, list[str]] = {
         "yx-wan-1",       # NE40E VRP8: routed leased lines, totally-stub areas with ABR summaries
         "yx-aonan-rt1",   # AR6140 VRP5 township router
         "yx-aonan-sw1",   # S5735 VRP5 township switch: SVIs, DHCP pools, access ports
-        "yx-aonan-v03",   # AR161 VRP5 village CPE on broadband: route-based IKEv2 IPsec
+        "yx-aonan-gongyi",   # AR161 VRP5 village CPE on broadband: route-based IKEv2 IPsec
     ],
     "h3c_comware": [
         "yx-fw-1",        # F1000 firewall: security zones, NAT outbound and static NAT
         "yx-gaoxi-rt1",   # MSR3620 township router
         "yx-gaoxi-sw1",   # S5130 township switch
-        "yx-gaoxi-v03",   # MSR810 village CPE on broadband: route-based IKEv2 IPsec
+        "yx-gaoxi-datang",   # MSR810 village CPE on broadband: route-based IKEv2 IPsec
     ],
 }
 

@@ -50,6 +50,10 @@ LAYOUT: tuple[Callable[[DevicePlan, Facts], Part], ...] = (
 def _site_name(dev: DevicePlan, facts: Facts) -> str:
     if dev.township:
         tw = facts.townships[dev.township]
+        vil = next((v for v in tw.villages if v.id == dev.village), None) if dev.village else None
+        if vil:  # 澧田镇芦溪村 Litian luxi (360830103201)
+            return (f"{tw.name_zh}{vil.name_zh or vil.id} {tw.pinyin} {vil.pinyin or vil.id}"
+                    + (f" ({vil.code})" if vil.code else ""))
         return f"{tw.name_zh} {tw.pinyin}"
     if dev.unit:
         u = facts.units[dev.unit]

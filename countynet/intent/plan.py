@@ -225,7 +225,7 @@ class _Planner:
                 lid = f"uplink:village:{tw.id}/{v.id}"
                 self.links.append(LinkPlan(lid, End(rt, None, "downlink"), End(name, None, "wan"), "routed",
                                            "township_link", tw.id, area=area, src=(key, ("villages", i)),
-                                           description="leased line"))
+                                           description=" ".join(["leased line village", v.id, v.code or ""]).strip()))
                 self.request("township_link", lid, parent=tw.id)
             else:
                 self.request("broadband", f"{tw.id}/{v.id}")

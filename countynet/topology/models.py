@@ -367,9 +367,19 @@ class UnitsFile(Strict):
 
 # --------------------------------------------------------------------------- townships/*.yaml
 
+VillageCode = Annotated[str, Field(pattern=r"^[0-9]{12}$", description=(
+    "official 12-digit statistical division code (国家统计局 统计用区划代码), e.g. \"360830101208\"; quote it"))]
+TownshipCode = Annotated[str, Field(pattern=r"^[0-9]{9}$", description=(
+    "official 9-digit township code (乡镇级统计用区划代码), e.g. \"360830101\"; quote it"))]
+VillagePinyin = Annotated[str, Field(pattern=r"^[a-z]+( [a-z]+){0,5}$", description=(
+    "lower-case ASCII pinyin without tones or the final cun, words separated by one space, e.g. bailu"))]
+
+
 class Village(Strict):
-    id: Name
+    id: Name = Field(description="short, stable id; the host name is <prefix>-<township>-<id> (docs/naming.md)")
     name_zh: Label = ""
+    code: VillageCode | None = None
+    pinyin: VillagePinyin | None = None
     attach: Literal["leased", "vpn"] = Field(description=(
         "every village needs an uplink: attach: leased (line to the township) or attach: vpn "
         "(IPsec over broadband)"))
@@ -390,6 +400,7 @@ class TownshipFile(Strict):
     name_zh: Label
     pinyin: str
     kind: Literal["town", "township"]
+    code: TownshipCode | None = None
     name_in_plan_zh: Label = ""
     area: int = Field(ge=1, le=999, description="OSPF area of the township (stable; chosen)")
     rollout: Rollout
@@ -401,6 +412,23 @@ class TownshipFile(Strict):
     villages_source: Source = Field(description="is the number of villages sourced or chosen?")
     villages_note: Note = ""
     villages: list[Village] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _village_codes(self) -> TownshipFile:
+        """Every village code lies in this township (its first 9 digits are the township's code), once each."""
+        seen: dict[str, str] = {}
+        for i, v in enumerate(self.villages):
+            if v.code is None:
+                continue
+            if self.code is not None and not v.code.startswith(self.code):
+                raise ValueError(f"villages[{i}] ({v.id}): code {v.code} belongs to township {v.code[:9]}, "
+                                 f"not to {self.id} ({self.code}); take the village's code from the 2023 "
+                                 "statistical division codes of this township, or move it to its township's file")
+            if v.code in seen:
+                raise ValueError(f"villages[{i}] ({v.id}): code {v.code} is also village {seen[v.code]}'s; "
+                                 "each village has its own code")
+            seen[v.code] = v.id
+        return self
 
     @field_validator("pinyin")
     @classmethod
