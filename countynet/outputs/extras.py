@@ -19,7 +19,7 @@ def build_extras(result: BuildResult) -> dict[str, str]:
 
     out: dict[str, str] = {}
     out.update(device_docs(result.intents))
-    out.update(bootstrap_files(result.intents))
+    out.update(bootstrap_files(result.intents, configs=result.configs))
     files, problems = snapshot_files(result.intents, result.configs)
     if problems:
         raise TopologyError("batfish snapshot", problems)
