@@ -76,3 +76,35 @@ def test_cli_offline_refuses_commit_and_bad_limits(tmp_path: Path) -> None:
     assert res.returncode == 2 and "--offline only previews" in res.stderr and "Traceback" not in res.stderr
     res = subprocess.run([*base, "--limit", "nothing-*"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert res.returncode == 2 and "selects no device" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_live_dry_run_previews_every_device_past_an_unreachable_one(tmp_path: Path) -> None:
+    """A dry run changes nothing, so a failure budget has nothing to protect: an unreachable device is
+    reported and the other waves are still previewed (a push still halts: test_deploy_simulator)."""
+    import socket
+
+    from countynet.deploy.engine import deploy
+    from countynet.deploy.model import Outcome
+    from tests.test_deploy_simulator import Lab
+
+    with socket.socket() as s:     # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    lab = Lab(tmp_path)
+    try:
+        lab.ws.add(make_intent("a0-dead", "huawei_vrpv8", "127.0.0.1", wave=1), "huawei_vrpv8", "127.0.0.1", closed,
+                   intended_cfg("vrp8"))
+        lab.add("b1", "vrp8", running_cfg("vrp8"), intended_cfg("vrp8"), wave=2)
+        keys = ("COUNTYNET_USERNAME", "COUNTYNET_PASSWORD", "COUNTYNET_SECRET_AAA_NETADMIN")
+        old = {k: os.environ.get(k) for k in keys}
+        os.environ.update(dict(zip(keys, ("netadmin", "sim-pass", "x"), strict=True)))
+        try:
+            rep = deploy(lab.ws.options(commit=False, max_fail="0", canary=0))
+        finally:
+            for k, v in old.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        assert rep.results["a0-dead"].outcome == Outcome.UNREACHABLE
+        assert rep.results["b1"].outcome == Outcome.WOULD_CHANGE
+        assert not rep.halted and rep.failed == ["a0-dead"]
+    finally:
+        lab.stop()

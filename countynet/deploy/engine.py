@@ -165,7 +165,7 @@ def deploy(opts: Options, store: SecretStore | None = None,
             o = report.results[h].outcome.value
             counts[o] = counts.get(o, 0) + 1
         summary.counts = counts
-        if not report.halted:
+        if not report.halted and opts.commit:  # a dry run sends nothing: it previews every device, never halts
             failures += sum(1 for h in todo if report.results[h].outcome.is_failure)
             if name == "canary" and failures:
                 report.halted, report.halt_reason = True, f"canary failed ({failures} device(s))"
