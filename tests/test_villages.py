@@ -116,3 +116,22 @@ def test_a_malformed_code_is_refused(topo_copy: Path) -> None:
     proc = cli("validate", str(topo_copy))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "shiqiao.yaml:" in proc.stdout + proc.stderr
+
+
+def test_show_accepts_chinese_names() -> None:
+    proc = cli("show", "澧田镇", "--json")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    hosts = {d["hostname"] for d in json.loads(proc.stdout)}
+    assert {"yx-litian-rt1", "yx-litian-sw1", "yx-litian-luxi"} <= hosts and len(hosts) == 2 + 26
+    proc = cli("show", "白鹭村", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["hostname"] == "yx-shiqiao-bailu"
+    assert json.loads(proc.stdout)["site_name"] == "石桥镇白鹭村 Shiqiao bailu (360830101208)"
+    proc = cli("show", "团结村", "--json")  # three townships have a 团结村: all three, named
+    assert sorted(d["hostname"] for d in json.loads(proc.stdout)) == [
+        "yx-longmen-tuanjie", "yx-longtian-tuanjie", "yx-wenzhu-tuanjie"]
+    proc = cli("show", "龙田乡团结村", "--json")
+    assert json.loads(proc.stdout)["hostname"] == "yx-longtian-tuanjie"
+    proc = cli("show", "某某村")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "某某村" in proc.stderr

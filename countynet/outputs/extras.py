@@ -3,6 +3,7 @@ verify and the lab read), each from the compiled build."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from countynet.errors import TopologyError
@@ -13,8 +14,9 @@ if TYPE_CHECKING:
 
 def build_extras(result: BuildResult) -> dict[str, str]:
     from countynet.outputs.batfish_snapshot import snapshot_files
-    from countynet.outputs.docs import device_docs
+    from countynet.outputs.docs import auditor_docs, device_docs
     from countynet.outputs.kits import bootstrap_files
+    from countynet.outputs.policy_data import RULES_FILE
     from countynet.outputs.policy_writer import policy_files
 
     out: dict[str, str] = {}
@@ -24,5 +26,8 @@ def build_extras(result: BuildResult) -> dict[str, str]:
     if problems:
         raise TopologyError("batfish snapshot", problems)
     out.update(files)
-    out.update(policy_files(result))
+    pol = policy_files(result)
+    out.update(pol)
+    zones = {n: (z.kind, z.trust, z.description) for n, z in result.topology.policy.zones.items()}
+    out.update(auditor_docs(result.intents, list(result.topology.townships), zones, json.loads(pol[RULES_FILE])))
     return out
