@@ -54,6 +54,11 @@ class Change:
     md: str
 
 
+def _free_code(township: dict[str, Any]) -> str:
+    used = {v.get("code") for v in township["villages"]}
+    return next(c for c in (f"{township['code']}{n}" for n in range(299, 200, -1)) if c not in used)
+
+
 def _change_topology(topo: Path) -> tuple[str, str, str, str, dict[str, Any]]:
     tw = topo / "townships"
     files = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(tw.glob("*.yaml"))}
@@ -62,8 +67,13 @@ def _change_topology(topo: Path) -> tuple[str, str, str, str, dict[str, Any]]:
     addto = sorted(t for t in files if t not in (src, dst))[0]
     moved = files[src]["villages"].pop()
     assert moved["id"] not in {v["id"] for v in files[dst]["villages"]}
+    if files[dst].get("code"):    # a village that changes township gets a code of its new township
+        moved["code"] = _free_code(files[dst])
     files[dst]["villages"].append(moved)
-    files[addto]["villages"].append(dict(NEW_VILLAGE))
+    new = dict(NEW_VILLAGE)
+    if files[addto].get("code"):
+        new.update(code=_free_code(files[addto]), pinyin=new["id"])
+    files[addto]["villages"].append(new)
     for t in (src, dst, addto):
         (tw / f"{t}.yaml").write_text(yaml.safe_dump(files[t], allow_unicode=True, sort_keys=False), encoding="utf-8")
     policy_file = topo / "policy.yaml"
@@ -218,7 +228,8 @@ def test_page_in_headless_chromium(change: Change, tmp_path_factory: pytest.Temp
         assert len(lost) == len(change.data["rules"][0]["permits_lost"])
         # the diagrams are in the DOM as SVG, with the new village's node
         assert browser.find_elements(By.CSS_SELECTOR, f'svg g[id="node-{change.added}"]')
-        assert browser.find_elements(By.CSS_SELECTOR, "#reuse-warning")
+        warned = bool(browser.find_elements(By.CSS_SELECTOR, "#reuse-warning"))
+        assert warned == (change.data["summary"]["reused"] > 0)
         browser.save_screenshot(str(shots / "review-top.png"))
         browser.execute_script("document.getElementById('diagrams').scrollIntoView()")
         browser.save_screenshot(str(shots / "review-diagrams.png"))
@@ -268,3 +279,14 @@ def test_rule_changes_list_every_permit_gained_and_lost() -> None:
     assert len(permits(base)) == 8 and len(c.permits_lost) == 8 - 2 and c.permits_gained == []
     (gone,) = rule_changes({"rules": [base]}, {"rules": []})
     assert gone.kind == "removed" and len(gone.permits_lost) == 8 and gone.owner == "o"
+
+
+def test_an_address_that_moves_with_its_device_is_not_a_reuse() -> None:
+    old = {"addresses": {"loopback": {"yx-a-v1": "10.0.0.1/32", "yx-a-v2": "10.0.0.2/32"},
+                         "tunnel": {"a/v1": "10.8.0.0/30"}}}
+    new = {"addresses": {"loopback": {"yx-b-v1": "10.0.0.1/32", "yx-c-new": "10.0.0.2/32"},
+                         "tunnel": {"b/v1": "10.8.0.0/30"}}}
+    rows = {a.key: a for a in address_changes(old, new, {"yx-a-v1": "yx-b-v1", "a/v1": "b/v1"})}
+    assert rows["addresses.loopback.yx-b-v1"].same_device == "addresses.loopback.yx-a-v1"
+    assert rows["addresses.loopback.yx-b-v1"].reuses == [] and rows["addresses.tunnel.b/v1"].reuses == []
+    assert rows["addresses.loopback.yx-c-new"].reuses == ["addresses.loopback.yx-a-v2"]   # another device: flagged

@@ -5,8 +5,9 @@ the two allocation locks for the address story. Pure data: rendering is `countyn
 
 Moves: a device whose site changed under the same host name is moved in place; a village that changes
 township also changes host name (`yx-<township>-<id>`), so a removed and an added device of the same role
-whose names differ only in the township part, or that carry the same village code or Chinese name, are
-paired as one move (the address story then shows the old addresses freed and new ones taken).
+whose names differ only in the township part (a village's id is its pinyin, which a move keeps) are
+paired as one move (the address story then shows the old addresses freed and new ones taken). A village's
+label is its site name (Chinese name, pinyin and official code, as the build writes it).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from countynet.outputs.build_reader import LOADER, BuildReader
 RULES_FILE = "policy/rules.json"
 FLOWS_FILE = "policy/flows.json"
 EVERY_HOST = "(every host of the zones)"
-EXHAUSTIVE_PENDING = ("the exhaustive (header-space) policy diff is pending: listed here are the rule-level changes "
-                      "and the probe flows of policy/flows.json whose verdict changes")
+EXHAUSTIVE_PENDING = (
+    "穷举（全报文空间）策略差异尚未接入：此处列出规则层面的变化（每条许可的增减）"
+    "和 policy/flows.json 中判定改变的探测流。"
+    "The exhaustive (header-space) policy diff is pending: listed here are the rule-level changes "
+    "(every permit gained or lost) and the probe flows of policy/flows.json whose verdict changes.")
 
 
 @dataclass
@@ -74,6 +78,7 @@ class AddressChange:
     after: str | None
     reused_by: list[str] = field(default_factory=list)   # freed: new owners that take (part of) the value
     reuses: list[str] = field(default_factory=list)      # new: freed owners whose value it takes
+    same_device: str | None = None  # the same device's entry under its new (or old) name, when it moved
 
 
 @dataclass
@@ -174,14 +179,14 @@ def devices_of(reader: BuildReader) -> dict[str, Device]:
         out[host] = Device(host=host, role=str(h.get("role", "")), site=str(h.get("site", "")),
                            site_name=str(d.get("site_name") or h.get("site") or ""),
                            township=h.get("township"), unit=h.get("unit"), areas=areas, attach=attach,
-                           uplink=uplink, label=_village_label(d))
+                           uplink=uplink,
+                           label=_village_label(d) or (str(d.get("site_name") or "") if attach else ""))
     return out
 
 
 def _identity(dev: Device) -> str | None:
-    """What stays the same when a device changes township: its label, else its name without the township."""
-    if dev.label:
-        return f"{dev.role}|{dev.label}"
+    """What stays the same when a device changes township: its name without the township (a village's id is
+    its pinyin and stays; its name, code and site change with the township)."""
     if dev.township and f"-{dev.township}-" in dev.host:
         return f"{dev.role}|{dev.host.replace(f'-{dev.township}-', '-*-', 1)}"
     return None
@@ -286,10 +291,21 @@ def _overlap(key_a: str, a: str, key_b: str, b: str) -> bool:
     return ga == gb and a == b
 
 
-def address_changes(old_lock: Mapping[str, Any], new_lock: Mapping[str, Any]) -> list[AddressChange]:
+def _renamed(key: str, renames: Mapping[str, str]) -> str:
+    """A lock key with a moved device's old owner names replaced by its new ones."""
+    section, group, owner = key.split(".", 2)
+    for old, new in renames.items():
+        owner = owner.replace(old, new)
+    return f"{section}.{group}.{owner}"
+
+
+def address_changes(old_lock: Mapping[str, Any], new_lock: Mapping[str, Any],
+                    renames: Mapping[str, str] | None = None) -> list[AddressChange]:
     """The lock diff with its story: freed values, new ones, moved owners, and which new owner reuses
-    (overlaps) a value freed in the same change."""
+    (overlaps) a value freed in the same change. `renames` maps a moved device's old owner names (host,
+    `<township>/<id>`) to its new ones: a value that stays with the same device is not a reuse."""
     a, b = _flat(old_lock), _flat(new_lock)
+    renames = dict(renames or {})
     out: list[AddressChange] = []
     for key in sorted(set(a) | set(b)):
         if key not in b:
@@ -304,6 +320,9 @@ def address_changes(old_lock: Mapping[str, Any], new_lock: Mapping[str, Any]) ->
         assert f.before is not None
         for t in taken:
             assert t.after is not None
+            if t.key != f.key and renames and _renamed(f.key, renames) == t.key:
+                f.same_device, t.same_device = t.key, f.key
+                continue
             if t.key != f.key and _overlap(f.key, f.before, t.key, t.after):
                 f.reused_by.append(t.key)
                 t.reuses.append(f.key)
@@ -421,10 +440,17 @@ def compare(before: BuildReader, after: BuildReader, old_lock: Mapping[str, Any]
     """The whole review of `before` -> `after`. `regions` (with `policy_note`) is an exhaustive policy diff
     from a verifier, when the caller has one; without it the note says the exhaustive diff is pending."""
     dev_b, dev_a = devices_of(before), devices_of(after)
+    devices = device_changes(before, after, dev_b, dev_a)
+    renames: dict[str, str] = {}
+    for c in devices:
+        if c.kind == "moved" and c.old_host and c.before and c.after and c.before.township and c.after.township:
+            renames[c.old_host] = c.host
+            vid = c.host.split(f"-{c.after.township}-", 1)[-1]
+            renames[f"{c.before.township}/{vid}"] = f"{c.after.township}/{vid}"
     return Review(
         before_label=before_label, after_label=after_label, devices_before=dev_b, devices_after=dev_a,
-        devices=device_changes(before, after, dev_b, dev_a),
-        addresses=address_changes(old_lock, new_lock),
+        devices=devices,
+        addresses=address_changes(old_lock, new_lock, renames),
         rules=rule_changes(_json(before, RULES_FILE), _json(after, RULES_FILE)),
         flows=flow_changes(_json(before, FLOWS_FILE), _json(after, FLOWS_FILE)),
         policy_note=policy_note or (EXHAUSTIVE_PENDING if regions is None else ""),

@@ -86,7 +86,8 @@ Make sure the old device is gone and caches have expired before the new one come
 {% for a in r.addresses %}<tr data-key="{{ a.key }}" data-kind="{{ a.kind }}"><td>{{ kind_zh.get(a.kind, a.kind) }}</td>
 <td><code>{{ a.key }}</code></td><td>{{ a.before or "" }}</td><td>{{ a.after or "" }}</td>
 <td>{% if a.reused_by %}由 taken by {{ a.reused_by|join(", ") }}{% endif %}{% if a.reuses %}复用 reuses
-{{ a.reuses|join(", ") }}{% endif %}</td></tr>
+{{ a.reuses|join(", ") }}{% endif %}{% if a.same_device %}同一设备迁移 same device, moved:
+<code>{{ a.same_device }}</code>{% endif %}</td></tr>
 {% endfor %}</table>{% endif %}
 
 <h2 id="policy">策略变更 Policy change</h2>
@@ -203,7 +204,8 @@ def _rule_row(c: RuleChange) -> list[Any]:
 
 def _addr_row(a: AddressChange) -> list[Any]:
     reuse = (f"由 taken by {', '.join(a.reused_by)}" if a.reused_by else "") + (
-        f"复用 reuses {', '.join(a.reuses)}" if a.reuses else "")
+        f"复用 reuses {', '.join(a.reuses)}" if a.reuses else "") + (
+        f"同一设备迁移 same device, moved: `{a.same_device}`" if a.same_device else "")
     return [KIND_ZH.get(a.kind, a.kind), f"`{a.key}`", a.before or "", a.after or "", reuse]
 
 
