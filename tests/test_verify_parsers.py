@@ -16,7 +16,8 @@ import pytest
 
 from countynet.intent.models import AclRule, DeviceIntent
 from countynet.outputs.build_reader import BuildReader
-from countynet.verify.symbolic import ESTABLISHED, Engine, Filter, Label, Line, Match, Path, PortRange
+from countynet.verify.symbolic import ESTABLISHED, Engine, Filter, Label, Line, Match, PortRange
+from countynet.verify.symbolic import Path as FilterPath
 from countynet.verify.symbolic.parsers import DeviceConfig, ParseError, parse_device
 
 PROTO = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1}
@@ -125,7 +126,7 @@ def test_a_swapped_line_in_the_text_is_a_difference(built: BuildReader, engine: 
     flt, diff = diffs[0]
     pkt = engine.example(diff.only_a)  # admitted by the intent, refused by the edited text
     assert diff.only_b == engine.false  # a permit turned deny only takes packets away
-    steps = engine.explain(pkt, Path((flt,)))
+    steps = engine.explain(pkt, FilterPath((flt,)))
     assert steps[-1].action == "deny" and steps[-1].label is not None and steps[-1].label.line == line
 
 

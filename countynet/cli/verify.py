@@ -118,28 +118,43 @@ def register(app: typer.Typer) -> None:
                 rep = run_offline(reader)
                 ref = reference_build(topology, against, Path(tmp), as_json) if against else None
                 if offline or not host:
-                    data, _, _ = write_verdict_report(reports, "verify-offline", "countynet verify --offline",
-                                                       "offline", rep.verdicts, rep.findings)
+                    data, _, _ = write_verdict_report(
+                        reports, "verify-offline", "countynet verify --offline (exhaustive)", "offline",
+                        rep.verdicts, rep.findings,
+                        {"exhaustive": {"proven": rep.proven, "unproven": rep.unproven,
+                                        "differences": rep.differences}})
                     warn_accepted(reader)
                     if as_json:
                         print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
                     else:
                         s = data["summary"]
-                        out.print(f"offline: {s['flows']} flows ({s['allowed']} allowed, {s['denied']} denied), "
-                                  f"{s['findings']} finding(s); reports in {reports}/verify-offline.(json|md)")
+                        p = rep.proven
+                        out.print(f"offline (exhaustive): {p['endpoint pairs']} endpoint pairs, "
+                                  f"{p['packets compared']:.3e} packets compared exactly, "
+                                  f"{p['filter lines read back']} filter lines read back from "
+                                  f"{p['devices parsed']} devices in {p['seconds']} s; "
+                                  f"{len(rep.differences)} difference(s) with the policy; probe flows: "
+                                  f"{s['flows']} ({s['allowed']} allowed, {s['denied']} denied, "
+                                  f"{s['unproven']} unproven); reports in {reports}/verify-offline.(json|md)",
+                                  markup=False, highlight=False)
                         if rep.findings:
                             print_table(out, "offline policy findings", [f.as_dict() for f in rep.findings],
                                         ["kind", "subject", "message"])
+                        out.print("not proven here (未证明):", markup=False)
+                        for u in rep.unproven:
+                            out.print(f"  - {u}", markup=False, highlight=False)
                     if not rep.ok:
                         status = 1
                     if ref is not None and not host:
+                        from countynet.verify.offline_run import DIFF_COLUMNS
+
                         changes = offline_diff(reader, ref)
                         write_reports(reports, "verify-diff-offline", {"result": f"{len(changes)} change(s)",
                                                                         "against": against, "changes": changes},
-                                      changes, ["flow", "rule", "before", "after"],
-                                      f"flows that change against {against}")
-                        print_table(out, f"flows that change against {against} (offline)", changes,
-                                    ["flow", "rule", "before", "after"])
+                                      changes, DIFF_COLUMNS, f"admitted traffic that changes against {against}")
+                        if not as_json:
+                            print_table(out, f"admitted traffic that changes against {against} (exhaustive)",
+                                        changes, DIFF_COLUMNS)
                 if checks is not None:
                     status = max(status, _batfish(reader, rep, checks, ref, against, reports, as_json))
             except BuildError as exc:

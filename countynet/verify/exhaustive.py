@@ -141,6 +141,7 @@ class Network:
                 raise ModelError(f"configs/{host}/{exc}") from exc
         self.endpoints = self._endpoints()
         self.used: set[tuple[str, str, str]] = set()
+        self.placed_hosts: set[str] = set()
         self._lines = sum(len(f.lines) for d in self.devices.values() for f in d.filters.values())
         self._lines += sum(len(f.lines) for d in self.devices.values() for f in d.policies.values())
 
@@ -175,8 +176,9 @@ class Network:
         return out
 
     def space_of(self, field_name: str, nets: Iterable[Net]) -> BDD:
+        """Packets whose `field_name` (src or dst) is in any of `nets` (collapsed first: fewer BDD operations)."""
         u = self.e.false
-        for n in nets:
+        for n in ipaddress.collapse_addresses(nets):
             u = u | self.e.prefix(field_name, n)
         return u
 
@@ -257,6 +259,85 @@ class Network:
                     break
         return out
 
+    def hubs(self) -> list[tuple[str, list[Net], Filter | Stateful, Filter | Stateful]]:
+        """VPN hubs (IPsec traffic selectors in swanctl.conf): (device, spoke prefixes, forward hop for packets
+        decrypted from the tunnels, forward hop for packets towards them). Decrypted packets arrive on the
+        outside (non-county) interface, which is what the chain's `iifname` conditions name."""
+        out = []
+        for host, d in sorted(self.devices.items()):
+            if not d.tunnels or d.forward_other is None:
+                continue
+            outside_if, _ = self._outside_ifaces(d)
+            if len(outside_if) != 1:
+                self.unproven.append(f"{host}: VPN hub without exactly one outside interface; its forward chain is "
+                                     "not placed")
+                continue
+            # decrypted packets arrive on the outside interface (policy-based IPsec) or on xfrm interfaces
+            # (route-based); the chain is the same for all of them when every iifname jumps to the same rules
+            variants = {tuple(f.lines) for f in d.forward_by_iif.values()}
+            if len(variants) > 1:
+                self.unproven.append(f"{host}: its forward chain differs per tunnel interface; the rules for "
+                                     f"{outside_if[0]} are used for every spoke")
+            f_in = d.forward_by_iif.get(outside_if[0]) or next(iter(d.forward_by_iif.values()), d.forward_other)
+            f_out = d.forward_other
+            spokes = [n for nets in d.tunnels.values() for n in nets]
+            if d.forward_stateful:
+                hin: Filter | Stateful = Stateful(f"{host} nftables forward from the tunnels", f_in, f_out, host)
+                hout: Filter | Stateful = Stateful(f"{host} nftables forward to the tunnels", f_out, f_in, host)
+            else:
+                hin, hout = f_in, f_out
+            self.placed_hosts.add(host)
+            out.append((host, spokes, hin, hout))
+        return out
+
+    def peers(self, host: str) -> dict[str, str]:
+        """interface -> peer device, from the device's intent (`interfaces[].peer.host`). Read line by line: the
+        intent is generated YAML, and a full YAML load of a WAN device's intent costs seconds."""
+        out: dict[str, str] = {}
+        iface = ""
+        in_peer = False
+        for line in self.build.read_text(f"intent/{host}.yaml").splitlines():
+            if line.startswith("- name: "):
+                iface, in_peer = line[8:].strip().strip('"'), False
+            elif line.startswith("  peer:"):
+                in_peer = True
+            elif in_peer and line.startswith("    host: "):
+                out[iface] = line[10:].strip().strip('"')
+                in_peer = False
+            elif not line.startswith("    "):
+                in_peer = False
+            if line and not line.startswith((" ", "-", "interfaces:")) and out:
+                break  # past the interfaces list
+        return out
+
+    def transit(self, spokes: list[Net]) -> list[tuple[str, str, str, Filter, list[Endpoint]]]:
+        """Filters bound on links towards another device (transit filters): (device, interface, direction, filter,
+        the endpoints behind the link). Behind a link to device P are the endpoints P is the gateway of and, when
+        P is a township router, every endpoint of its township that is not reached through a VPN hub (the
+        county's design: villages and the township switch hang off the township router, which uplinks to the WAN
+        aggregation). The link's peer comes from the device's intent."""
+        out = []
+        pending = [(h, b) for h, d in sorted(self.devices.items()) for b in d.bindings
+                   if (h, b.interface, b.direction) not in self.used]
+        peers: dict[str, dict[str, str]] = {}
+        for host, b in pending:
+            if host not in peers:
+                peers[host] = self.peers(host)
+            peer = peers[host].get(b.interface)
+            if peer is None or peer not in self.devices:
+                continue
+            behind = [ep for ep in self.endpoints if not ep.outside and (
+                any(g == peer for g, _ in ep.gateways)
+                or (self.roles.get(peer) == "township_router" and ep.township is not None
+                    and ep.township == self.build.hosts[peer].get("township")
+                    and not all(any(p.subnet_of(s) for s in spokes) for p in ep.prefixes)))]
+            if not behind:
+                continue
+            self.used.add((host, b.interface, b.direction))
+            for flt in self.devices[host].bound(b.interface, b.direction):
+                out.append((host, b.interface, b.direction, flt, behind))
+        return out
+
     def unplaced(self) -> list[str]:
         """Bindings no path of the model crosses (transit filters): stated as unproven."""
         out = []
@@ -265,6 +346,9 @@ class Network:
                 if (host, b.interface, b.direction) not in self.used:
                     out.append(f"{host} {b.interface} {b.direction} {b.filter}: filter not placed on any modelled "
                                "path (transit filtering is not modelled)")
+            if d.forward_other is not None and d.forward_other.lines and host not in self.placed_hosts:
+                out.append(f"{host}: nftables forward chain not placed on any modelled path")
+            out += d.notes[:5]
         return out
 
 
@@ -428,6 +512,13 @@ class Checker:
         self.fws = net.firewalls()
         self.edges = net.edges()
         self.hosts = net.hosts()
+        self.hubs = net.hubs()
+        self.transit = net.transit([n for _h, spokes, _i, _o in self.hubs for n in spokes])
+        self.spoke_of: dict[int, tuple[str, Filter | Stateful, Filter | Stateful]] = {}
+        for ep in inside:
+            for host, spokes, hin, hout in self.hubs:
+                if all(any(p.subnet_of(s) for s in spokes) for p in ep.prefixes):
+                    self.spoke_of[id(ep)] = (host, hin, hout)
         self._build_spaces()
 
     def _union(self, items: Iterable[BDD]) -> BDD:
@@ -476,6 +567,22 @@ class Checker:
                 must = must & s
             self.src_must[id(ep)] = must
         inside_out = self._union(self.ep_src[id(ep)] & self.src_may[id(ep)] for ep in inside)
+        # VPN hubs: packets from spokes cross the hub's forward chain (as decrypted on its outside interface);
+        # packets from elsewhere to spokes cross it the other way
+        self.dst_spokes = e.false
+        self.to_spokes_may, self.to_spokes_must = e.valid, e.valid
+        for _host, spokes, hub_in, hub_out in self.hubs:
+            sp_dst = self.net.space_of("dst", spokes)
+            sp_src = self.net.space_of("src", spokes)
+            self.dst_spokes = self.dst_spokes | sp_dst
+            h_in = self._hops_space([hub_in], inside_out & sp_dst)
+            h_out = self._hops_space([hub_out], inside_out & sp_src)
+            self.to_spokes_may = self.to_spokes_may & (~sp_dst | h_out)
+            self.to_spokes_must = self.to_spokes_must & (~sp_dst | h_out)
+            for ep in inside:
+                if id(ep) in self.spoke_of and self.spoke_of[id(ep)][1] is hub_in:
+                    self.src_may[id(ep)] = self.src_may[id(ep)] & h_in
+                    self.src_must[id(ep)] = self.src_must[id(ep)] & h_in
         # destination-side conditions for packets towards inside endpoints (outbound filters, hosts)
         self.dst_may, self.dst_must = e.valid, e.valid
         for dspace, vs in self.dst_out:
@@ -509,7 +616,30 @@ class Checker:
             cin.append(self._stateless(hin))
             cout.append(self._stateless(hout))
         self.city_in_may, self.city_in_must = self._may_must(cin)
+        self.transit_may, self.transit_must = self._transit_spaces()
         self.city_out_may, self.city_out_must = self._may_must(cout)
+
+    def _transit_spaces(self) -> tuple[BDD, BDD]:
+        """The transit filters as constraints: a packet leaving the endpoints behind a link passes the inbound
+        filter on it; a packet entering them passes the outbound one. Links to the same peer on two devices
+        (dual-homed) are alternatives: may admit = either, must admit = both."""
+        e = self.e
+        groups: dict[tuple[frozenset[int], str], list[BDD]] = {}
+        sides: dict[frozenset[int], tuple[BDD, BDD]] = {}
+        for _host, _iface, direction, flt, behind in self.transit:
+            ids = frozenset(id(x) for x in behind)
+            key = (ids, direction)
+            if ids not in sides:
+                sides[ids] = (self.net.space_of("src", [p for x in behind for p in x.prefixes]),
+                              self.net.space_of("dst", [p for x in behind for p in x.prefixes]))
+            sb, db = sides[ids]
+            applies = (sb & ~db) if direction == "inbound" else (db & ~sb)
+            groups.setdefault(key, []).append(~applies | e.admitted(flt))
+        may, must = e.valid, e.valid
+        for sets in groups.values():
+            m, a = self._may_must(sets)
+            may, must = may & m, must & a
+        return may, must
 
     def _may_must(self, sets: list[BDD]) -> tuple[BDD, BDD]:
         if not sets:
@@ -521,19 +651,26 @@ class Checker:
 
     def network(self, ep: Endpoint) -> tuple[BDD, BDD]:
         """What the network may and must admit from `ep` to every other endpoint (within the universe)."""
+        may, must = self._network(ep)
+        return may & self.transit_may, must & self.transit_must
+
+    def _network(self, ep: Endpoint) -> tuple[BDD, BDD]:
         src = self.ep_src[id(ep)]
         if ep.kind == "internet":
-            may = self.inet_in_may & self.dst_inside & self.dst_may
-            must = self.inet_in_must & self.dst_inside & self.dst_must
+            may = self.inet_in_may & self.dst_inside & self.dst_may & self.to_spokes_may
+            must = self.inet_in_must & self.dst_inside & self.dst_must & self.to_spokes_must
         elif ep.kind == "city":
-            may = self.city_in_may & self.dst_inside & self.dst_may
-            must = self.city_in_must & self.dst_inside & self.dst_must
+            may = self.city_in_may & self.dst_inside & self.dst_may & self.to_spokes_may
+            must = self.city_in_must & self.dst_inside & self.dst_must & self.to_spokes_must
         else:
             own = self.ep_space[id(ep)]
             to_inside = self.dst_inside & ~own
-            may = self.src_may[id(ep)] & ((to_inside & self.dst_may) | (self.dst_inet & self.inet_out_may)
+            spoke = id(ep) in self.spoke_of
+            d_may = self.dst_may if spoke else self.dst_may & self.to_spokes_may
+            d_must = self.dst_must if spoke else self.dst_must & self.to_spokes_must
+            may = self.src_may[id(ep)] & ((to_inside & d_may) | (self.dst_inet & self.inet_out_may)
                                           | (self.dst_city & self.city_out_may))
-            must = self.src_must[id(ep)] & ((to_inside & self.dst_must) | (self.dst_inet & self.inet_out_must)
+            must = self.src_must[id(ep)] & ((to_inside & d_must) | (self.dst_inet & self.inet_out_must)
                                             | (self.dst_city & self.city_out_must))
         return src & may, src & must
 
@@ -573,18 +710,32 @@ class Checker:
             for _h, (addr, hop) in self.hosts.items():
                 if addr == packet.dst:
                     tail.append(hop)
+            if id(a) not in self.spoke_of:
+                for _host, spokes, _hin, hout in self.hubs:
+                    if any(packet.dst in n for n in spokes):
+                        tail.insert(0, hout)
             tails = [("", tail)]
         if a.kind == "internet":
             heads = [(h, hin) for h, hin, _hout in self.fws]
         elif a.kind == "city":
             heads = [(h, hin) for h, hin, _hout in self.edges]
         else:
-            heads = [(f"{dev} {iface}", list(self.net.devices[dev].bound(iface, "inbound")))
-                     for dev, iface in a.gateways]
+            hub: list[Filter | Stateful] = [self.spoke_of[id(a)][1]] if id(a) in self.spoke_of else []
+            heads = []
+            for dev, iface in a.gateways:
+                first: list[Filter | Stateful] = list(self.net.devices[dev].bound(iface, "inbound"))
+                heads.append((f"{dev} {iface}", first + hub))
+        mid: list[Filter | Stateful] = []
+        for _host, _iface, direction, flt, behind in self.transit:
+            src_in = a in behind
+            dst_in = b in behind
+            if (direction == "inbound" and src_in and not dst_in) or (direction == "outbound" and dst_in
+                                                                      and not src_in):
+                mid.append(flt)
         out = []
         for hname, head in heads:
             for tname, tail_hops in tails:
-                out.append(Path(tuple(head + tail_hops), " / ".join(x for x in (hname, tname) if x)))
+                out.append(Path(tuple(head + mid + tail_hops), " / ".join(x for x in (hname, tname) if x)))
         return out
 
     def explain(self, packet: Packet) -> list[str]:
@@ -614,7 +765,10 @@ class Checker:
         zones = sorted({ep.zone for ep in self.eps})
         zone_dst = {z: self._union(self.ep_space[id(ep)] for ep in self.eps if ep.zone == z) for z in zones}
         acc: dict[tuple[str, str, str], BDD] = {}
-        covered = 0
+        covered = e.false
+        n_may, n_must = e.false, e.false
+        zone_src: dict[str, BDD] = {}
+        outside = sum(1 for ep in self.eps if ep.outside)
         pairs = 0
         self.may: dict[int, BDD] = {}
         self.must: dict[int, BDD] = {}
@@ -623,18 +777,22 @@ class Checker:
             may, must = self.network(ep)
             may, must = may & uni, must & uni
             self.may[id(ep)], self.must[id(ep)] = may, must
-            pol = self.policy.admitted & uni
-            extra, missing = may & ~pol, pol & ~must
-            covered += e.count(uni)
-            pairs += sum(1 for b in self.eps if b is not ep and not (ep.outside and b.outside))
-            for kind, diff in (("extra-allow", extra), ("missing-allow", missing)):
-                if diff == e.false:
+            # sources are disjoint: the unions below are the whole network's sets, compared with the policy once
+            n_may, n_must, covered = n_may | may, n_must | must, covered | uni
+            zone_src[ep.zone] = zone_src.get(ep.zone, e.false) | self.ep_src[id(ep)]
+            pairs += len(self.eps) - 1 - (outside - 1 if ep.outside else 0)
+        pol = self.policy.admitted & covered
+        for kind, diff in (("extra-allow", n_may & ~pol), ("missing-allow", pol & ~n_must)):
+            if diff == e.false:
+                continue
+            for sz in zones:
+                part = diff & zone_src[sz]
+                if part == e.false:
                     continue
                 for z in zones:
-                    d = diff & zone_dst[z]
+                    d = part & zone_dst[z]
                     if d != e.false:
-                        key = (kind, ep.zone, z)
-                        acc[key] = acc.get(key, e.false) | d
+                        acc[(kind, sz, z)] = d
         for (kind, sz, dz), d in sorted(acc.items()):
             res.differences.append(self._difference(kind, sz, dz, d))
         for row in res.differences:
@@ -653,7 +811,7 @@ class Checker:
         res.proven = {
             "endpoints": len(self.eps),
             "endpoint pairs": pairs,
-            "packets compared": covered,
+            "packets compared": e.count(covered),
             "header space": "IPv4 protocol, source and destination address, source and destination port, "
                             "TCP flags, ICMP type and code: every packet between every pair of endpoints",
             "filter lines read back": self.net._lines,

@@ -49,6 +49,11 @@ class DeviceConfig:
     host_input: Stateful | None = None
     host_forward: Stateful | None = None
     nat: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    forward_by_iif: dict[str, Filter] = field(default_factory=dict)
+    forward_other: Filter | None = None
+    forward_stateful: bool = False
+    tunnels: dict[str, list[ipaddress.IPv4Network]] = field(default_factory=dict)
 
     def bound(self, interface: str, direction: str) -> list[Filter]:
         """The filters bound on `interface` in `direction`."""
@@ -80,6 +85,16 @@ class Tokens:
 
 def wildcard_network(addr: str, wildcard: str, tok: Tokens) -> ipaddress.IPv4Network:
     """The prefix of `addr` with an inverse mask (`0` is a host); refuses wildcards that are not prefixes."""
+    got = _WILDCARDS.get((addr, wildcard))
+    if got is None:
+        got = _WILDCARDS[(addr, wildcard)] = _wildcard_network(addr, wildcard, tok)
+    return got
+
+
+_WILDCARDS: dict[tuple[str, str], ipaddress.IPv4Network] = {}
+
+
+def _wildcard_network(addr: str, wildcard: str, tok: Tokens) -> ipaddress.IPv4Network:
     try:
         inv = 0 if wildcard == "0" else int(ipaddress.IPv4Address(wildcard))
         base = int(ipaddress.IPv4Address(addr))

@@ -75,9 +75,13 @@ def parse(hostname: str, path: str, text: str) -> DeviceConfig:
             if w[:2] == ["ip", "address"] and len(w) >= 4 and "sub" not in w:
                 dev.addresses[name] = ipaddress.IPv4Interface(f"{w[2]}/{mask_network(w[2], w[3], tok).prefixlen}")
             elif w[0] == "traffic-filter":
-                if len(w) != 4 or w[1] not in ("inbound", "outbound") or w[2] != "acl":
-                    raise tok.error("traffic-filter form not modelled (traffic-filter inbound|outbound acl N)")
-                dev.bindings.append(Binding(name, w[1], f"acl {w[3]}"))
+                if len(w) == 4 and w[1] in ("inbound", "outbound") and w[2] == "acl":  # VRP5 / CE
+                    dev.bindings.append(Binding(name, w[1], f"acl {w[3]}"))
+                elif len(w) == 4 and w[1] == "acl" and w[3] in ("inbound", "outbound"):  # NE
+                    dev.bindings.append(Binding(name, w[3], f"acl {w[2]}"))
+                else:
+                    raise tok.error("traffic-filter form not modelled (traffic-filter inbound|outbound acl N, or "
+                                    "traffic-filter acl N inbound|outbound)")
             elif w[0] == "traffic-policy":
                 if len(w) != 3 or w[2] not in ("inbound", "outbound"):
                     raise tok.error("traffic-policy form not modelled (traffic-policy NAME inbound|outbound)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
+from dataclasses import dataclass
 
 from countynet.verify.symbolic.model import Filter, Label, Line, Match, PortRange, Stateful
 from countynet.verify.symbolic.parsers.common import DeviceConfig, ParseError, Tokens, protocol_number
@@ -21,6 +22,8 @@ from countynet.verify.symbolic.parsers.common import DeviceConfig, ParseError, T
 _ICMP = {"echo-request": 8, "echo-reply": 0, "destination-unreachable": 3, "time-exceeded": 11}
 NFT_FILE = "etc/nftables.conf"
 IFACES_FILE = "etc/network/interfaces"
+SWANCTL_FILE = "etc/swanctl/swanctl.conf"
+FRR_FILE = "etc/frr/frr.conf"
 
 
 def _values(tok: Tokens) -> list[str]:
@@ -61,10 +64,23 @@ def _nets(values: list[str], sets: dict[str, list[str]], tok: Tokens) -> tuple[i
     return tuple(out)
 
 
-def _rule(tok: Tokens, sets: dict[str, list[str]]) -> tuple[str, Match, str] | None:
-    """(verdict, match, comment) of one rule; None for a rule that matches nothing from the network or decides
-    nothing."""
+@dataclass(frozen=True)
+class _Rule:
+    verdict: str  # permit | deny | return | jump
+    match: Match
+    label: Label
+    iif: frozenset[str] | None = None  # iifname condition (None: any interface)
+    target: str = ""  # the chain a jump goes to
+
+
+def _rule(tok: Tokens, sets: dict[str, list[str]], notes: list[str]) -> tuple[str, Match, str,
+                                                                             frozenset[str] | None, str] | None:
+    """(verdict, match, comment, iifname set, jump target) of one rule; None for a rule that matches nothing from
+    the network or decides nothing."""
     src = dst = None
+    iif: frozenset[str] | None = None
+    target = ""
+    established = False
     proto: int | None = None
     sport = dport = None
     itype: int | None = None
@@ -74,10 +90,16 @@ def _rule(tok: Tokens, sets: dict[str, list[str]]) -> tuple[str, Match, str] | N
         word = tok.take()
         if word == "iif":
             return None
-        if word == "iifname" or word == "oifname":
-            _values(tok)
+        if word == "iifname":
+            iif = frozenset(_values(tok))
+        elif word == "oifname":
+            raise tok.error("oifname conditions are not modelled")
         elif word in ("accept", "drop", "reject"):
             verdict = "permit" if word == "accept" else "deny"
+        elif word == "return":
+            verdict = "return"
+        elif word == "jump":
+            verdict, target = "jump", tok.take()
         elif word == "comment":
             comment = tok.take()
         elif word == "limit":
@@ -120,14 +142,24 @@ def _rule(tok: Tokens, sets: dict[str, list[str]]) -> tuple[str, Match, str] | N
                 raise tok.error(f"icmp type {vals} not modelled")
             itype = _ICMP[vals[0]]
         elif word == "ct":
-            raise tok.error("ct state is only modelled as `ct state established,related accept` and "
-                            "`ct state invalid drop`")
+            if tok.take() != "state" or tok.take() != "established,related":
+                raise tok.error("ct conditions other than `ct state established,related` are not modelled")
+            established = True
         else:
             raise tok.error(f"nftables statement {word!r} not modelled")
     if not verdict:
         return None
+    flags = None
+    if established:  # a packet of a tracked connection: for TCP, ACK or RST is set; others over-approximated
+        if proto == 6:
+            from countynet.verify.symbolic.model import ESTABLISHED
+
+            flags = ESTABLISHED
+        else:
+            notes.append(f"{tok.path}:{tok.line}: `ct state established,related` on a non-TCP rule is taken as "
+                         "always true (over-approximation)")
     try:
-        return verdict, Match(src, dst, proto, sport, dport, None, itype), comment
+        return verdict, Match(src, dst, proto, sport, dport, flags, itype), comment, iif, target
     except ValueError as exc:
         raise tok.error(str(exc)) from exc
 
@@ -145,10 +177,33 @@ def parse(hostname: str, files: dict[str, str]) -> DeviceConfig:
             current = w[1]
         elif w[:1] == ["address"] and current and "/" in w[1]:
             dev.addresses.setdefault(current, ipaddress.IPv4Interface(w[1]))
+    swan = files.get(SWANCTL_FILE, "")
+    child = ""
+    for n, line in enumerate(swan.splitlines(), start=1):
+        m = re.match(r"\s*([\w.-]+) \{", line)
+        if m:
+            child = m.group(1)
+        m = re.match(r"\s*remote_ts\s*=\s*(.*)", line)
+        if m:
+            try:
+                dev.tunnels[child] = [ipaddress.IPv4Network(x.strip()) for x in m.group(1).split(",") if x.strip()]
+            except ValueError as exc:
+                raise ParseError(f"{hostname}/{SWANCTL_FILE}", n, f"bad traffic selector ({exc})", line) from exc
+    # route-based IPsec: selectors 0.0.0.0/0, the spokes are what FRR routes into each xfrm interface
+    for n, line in enumerate(files.get(FRR_FILE, "").splitlines(), start=1):
+        w = line.split()
+        if len(w) == 4 and w[:2] == ["ip", "route"] and w[3].startswith("xfrm"):
+            try:
+                dev.tunnels.setdefault(w[3], []).append(ipaddress.IPv4Network(w[2]))
+            except ValueError as exc:
+                raise ParseError(f"{hostname}/{FRR_FILE}", n, f"bad route ({exc})", line) from exc
+    for name in [k for k, v in dev.tunnels.items() if any(x.prefixlen == 0 for x in v)]:
+        del dev.tunnels[name]  # a 0.0.0.0/0 selector says nothing about where the spokes are
     if text is None:
         return dev
     sets: dict[str, list[str]] = {}
-    chains: dict[str, tuple[str, list[Line], bool]] = {}
+    chains: dict[str, tuple[str, list[_Rule], bool]] = {}
+    base: set[str] = set()
     chain = ""
     set_name = ""
     for n, raw in enumerate(text.splitlines(), start=1):
@@ -173,6 +228,7 @@ def parse(hostname: str, files: dict[str, str]) -> DeviceConfig:
             raise tok.error("statement outside a chain")
         policy, lines, stateful = chains[chain]
         if w[0] == "type":
+            base.add(chain)
             m = re.search(r"policy (accept|drop)", s)
             if m:
                 chains[chain] = (m.group(1), lines, stateful)
@@ -184,18 +240,59 @@ def parse(hostname: str, files: dict[str, str]) -> DeviceConfig:
             continue
         if s.startswith("ct state invalid drop"):
             continue
-        rule = _rule(tok, sets)
+        rule = _rule(tok, sets, dev.notes)
         if rule is not None:
-            verdict, match, comment = rule
-            lines.append(Line(verdict, match, Label(hostname, f"nftables {chain}", n, comment)))  # type: ignore
+            verdict, match, comment, iif, target = rule
+            if verdict == "return" and chain in base:
+                raise tok.error("return in a base chain is not modelled")
+            lines.append(_Rule(verdict, match, Label(hostname, f"nftables {chain}", n, comment), iif, target))
     if "input" not in chains:
         raise ParseError(path, 0, "no input chain")
+    for _name, (_p, lines, _s) in chains.items():
+        for r in lines:
+            if r.verdict == "jump":
+                if r.target not in chains or r.target in base:
+                    raise ParseError(path, r.label.line, f"jump to {r.target}, which is not a regular chain")
+                if any(x.verdict == "jump" for x in chains[r.target][1]):
+                    raise ParseError(path, r.label.line, "nested jumps are not modelled")
 
-    def filt(name: str) -> Filter:
-        policy, lines, _ = chains.get(name, ("accept", [], False))
-        return Filter(f"nftables {name}", tuple(lines), "permit" if policy == "accept" else "deny", hostname)
+    def filt(name: str, iif: str | None = None) -> Filter:
+        """The chain as a first-match filter for packets arriving on `iif` (None: iifname conditions are taken
+        as true). A jump as the last rule inlines its chain: its `return` and its end fall back to this chain's
+        policy."""
+        policy, rules, _ = chains.get(name, ("accept", [], False))
+        fallback = "permit" if policy == "accept" else "deny"
+        out: list[Line] = []
+        kept = [r for r in rules if iif is None or r.iif is None or iif in r.iif]
+        for i, r in enumerate(kept):
+            if r.verdict == "jump" and i != len(kept) - 1:
+                raise ParseError(path, r.label.line, "a jump that is not the chain's last rule (for packets from "
+                                 f"{iif or 'any interface'}) is not modelled")
+        for r in kept:
+            if r.verdict == "jump":
+                sub = chains[r.target][1]
+                prefix = Match() == r.match
+                for x in sub:
+                    if iif is not None and x.iif is not None and iif not in x.iif:
+                        continue
+                    if not prefix:
+                        raise ParseError(path, r.label.line, "a jump with match conditions is not modelled")
+                    act = fallback if x.verdict == "return" else x.verdict
+                    out.append(Line(act, x.match, x.label))  # type: ignore[arg-type]
+                # the end of the jumped chain returns here, and this was the last rule: the policy decides
+                continue
+            out.append(Line(r.verdict, r.match, r.label))  # type: ignore[arg-type]
+        return Filter(f"nftables {name}" + (f" iif {iif}" if iif else ""), tuple(out), fallback,  # type: ignore
+                      hostname)
 
-    for name in ("input", "forward"):
+    forward = chains.get("forward")
+    if forward is not None:
+        names = sorted({n for r in forward[1] for n in (r.iif or ())})
+        dev.forward_by_iif = {n: filt("forward", n) for n in names}
+        dev.forward_other = filt("forward", "")
+        dev.forward_stateful = forward[2]
+
+    for name in ("input",):
         if name in chains:
             stateful = chains[name][2]
             hop = Stateful(f"{hostname} nftables {name}", filt(name), filt("output") if stateful else None,
