@@ -77,6 +77,13 @@ class OspfArea(M):
     ranges: list[str] = Field(default_factory=list, description="summaries advertised by this ABR")
 
 
+class AuthKey(M):
+    """A routing key: the id both ends send and the secret reference of its value (never the value)."""
+
+    id: int
+    secret: str
+
+
 class Ospf(M):
     process: int
     router_id: str
@@ -87,6 +94,8 @@ class Ospf(M):
     default_metric: int | None = Field(None, description="metric of the originated default (lowest wins)")
     redistribute: list[Literal["static", "connected", "bgp"]] = Field(default_factory=list)
     redistribute_prefixes: list[str] = Field(default_factory=list, description="only these are redistributed")
+    auth_keys: list[AuthKey] = Field(default_factory=list, description=(
+        "keys on every OSPF interface; the send key first (platforms with one key per interface use it)"))
 
 
 class StaticRoute(M):
@@ -104,6 +113,9 @@ class BgpNeighbor(M):
     update_source: str | None = None
     import_prefixes: list[str] = Field(default_factory=list, description="accept only these (le 32)")
     export_prefixes: list[str] = Field(default_factory=list, description="advertise only these")
+    auth_secret: str | None = Field(None, description="TCP MD5 password (secret reference)")
+    max_prefixes: int | None = Field(None, description="tear the session down above this many prefixes")
+    ttl_hops: int | None = Field(None, description="GTSM: the peer is at most this many hops away")
 
 
 class Bgp(M):

@@ -99,6 +99,8 @@ class CityPeer:
     neighbor: str
     neighbor_as: int
     prefixes: list[str]
+    password: str | None = None  # secret reference of the session's TCP MD5 password (the county side's)
+    ttl_hops: int | None = None  # GTSM, as the county side
 
 
 @dataclass
@@ -317,7 +319,7 @@ def _outside(plan: LabPlan, intents: Mapping[str, DeviceIntent]) -> None:
                 nb = next((n for n in bgp.neighbors if n.address == gw), None) if bgp else None
                 if bgp and nb and plan.city is None:
                     plan.city = CityPeer(nb.remote_as, gw, i.address.split("/")[0], bgp.asn,
-                                         list(nb.import_prefixes))
+                                         list(nb.import_prefixes), nb.auth_secret, nb.ttl_hops)
                     plan.bgp_expect.setdefault(h, set()).add(gw)
             else:
                 ns, ifn = INET_NS, f"x{n_inet}"

@@ -288,7 +288,12 @@ class Builder:
             (d.dir / sub).mkdir(parents=True, exist_ok=True)
         conf = [f"hostname city-as{c.asn}", "!", f"router bgp {c.asn}", f" bgp router-id {c.router_id}",
                 " no bgp ebgp-requires-policy", f" neighbor {c.neighbor} remote-as {c.neighbor_as}",
-                f" neighbor {c.neighbor} timers 1 3", " address-family ipv4 unicast"]
+                f" neighbor {c.neighbor} timers 1 3"]
+        if c.password:  # the city side of the authenticated session: the same lab value as the county side
+            conf.append(f" neighbor {c.neighbor} password {self.secrets.resolve('${secret:' + c.password + '}')}")
+        if c.ttl_hops:
+            conf.append(f" neighbor {c.neighbor} ttl-security hops {c.ttl_hops}")
+        conf.append(" address-family ipv4 unicast")
         conf += [f"  network {p}" for p in c.prefixes] + [" exit-address-family", "!"]
         (d.frr / "frr.conf").write_text("\n".join(conf) + "\n")
         (d.frr / "vtysh.conf").write_text("username root nopassword\n")

@@ -153,6 +153,13 @@ class Management(Strict):
     timezone: str = Field("+08:00", pattern=r"^[+-]\d\d:\d\d$")
 
 
+class RoutingKey(Strict):
+    """One routing-protocol key: its key id (sent in every packet) and the secret reference of its value."""
+
+    id: int = Field(ge=1, le=255, description="key id, 1-255 (the same on both ends of a link)")
+    secret: SecretRef
+
+
 class Routing(Strict):
     asn: int = Field(ge=1, le=4294967295, description="the county's BGP AS (private range, chosen)")
     ospf_process: int = Field(1, ge=1, le=65535)
@@ -161,6 +168,22 @@ class Routing(Strict):
     township_area_type: Literal["normal", "stub", "totally-stub", "nssa"] = "totally-stub"
     unit_area: int = Field(ge=1, description="OSPF area shared by the county-direct units")
     village_routing: Literal["ospf", "static"] = "ospf"
+    ospf_keys: list[RoutingKey] = Field(default_factory=list, max_length=2, description=(
+        "OSPF authentication keys (HMAC-SHA-256 where the platform has it); two only during a rotation"))
+    ospf_send_key: int | None = Field(None, ge=1, le=255, description=(
+        "the key id devices send with (default: the first key); during a rotation the new key's id"))
+    bgp_key: SecretRef | None = Field(None, description="TCP MD5 password of the city eBGP session")
+    bgp_max_prefixes: int = Field(100, ge=1, le=100000, description="the city session drops above this")
+    bgp_ttl_hops: int = Field(1, ge=1, le=254, description="GTSM: accept the city's packets from this many hops")
+
+    @model_validator(mode="after")
+    def _send_key_known(self) -> Routing:
+        ids = [k.id for k in self.ospf_keys]
+        if len(set(ids)) != len(ids):
+            raise ValueError("ospf_keys: two keys with the same id; give the new key another id")
+        if self.ospf_send_key is not None and self.ospf_send_key not in ids:
+            raise ValueError(f"ospf_send_key {self.ospf_send_key} is not the id of a key in ospf_keys {ids}")
+        return self
 
 
 class Vpn(Strict):

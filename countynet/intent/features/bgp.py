@@ -19,5 +19,7 @@ def bgp(dev: DevicePlan, facts: Facts) -> Part:
     return Part(
         bgp=Bgp(asn=r.asn, router_id=ip(facts.loopback(dev.name) or "0.0.0.0"), networks=aggs,
                 neighbors=[BgpNeighbor(address=up.peer, remote_as=up.peer_asn or 0, description=up.name,
-                                       import_prefixes=list(up.receive), export_prefixes=aggs)]),
+                                       import_prefixes=list(up.receive), export_prefixes=aggs,
+                                       auth_secret=r.bgp_key, max_prefixes=r.bgp_max_prefixes,
+                                       ttl_hops=r.bgp_ttl_hops)]),
         static=tuple(StaticRoute(prefix=agg, interface="null", description="aggregate for BGP") for agg in aggs))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from countynet.intent.facts import Facts
-from countynet.intent.models import Ospf, OspfArea
+from countynet.intent.models import AuthKey, Ospf, OspfArea
 from countynet.intent.parts import Layout
 from countynet.intent.plan import BACKBONE, DevicePlan, area_id
 from countynet.ipam.addr import ip
@@ -39,7 +39,7 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
         return None
     out = Ospf(process=r.ospf_process, router_id=ip(facts.loopback(dev.name) or "0.0.0.0"),
                areas=sorted(areas.values(), key=lambda a: ipaddress.IPv4Address(a.id)), hello=r.ospf_hello,
-               dead=r.ospf_dead)
+               dead=r.ospf_dead, auth_keys=auth_keys(facts))
     if dev.role == "firewall":
         # the first firewall is the primary exit: NAT sessions and published services stay symmetric;
         # the second one takes over only when the first stops advertising its default
@@ -52,3 +52,11 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
         out.redistribute = ["bgp"]
         out.redistribute_prefixes = list(layout.bgp.neighbors[0].import_prefixes)
     return out
+
+
+def auth_keys(facts: Facts) -> list[AuthKey]:
+    """The county's OSPF keys, the send key first (the first key unless `ospf_send_key` names another)."""
+    r = facts.topo.county.routing
+    keys = [AuthKey(id=k.id, secret=k.secret) for k in r.ospf_keys]
+    send = r.ospf_send_key if r.ospf_send_key is not None else (keys[0].id if keys else None)
+    return sorted(keys, key=lambda k: k.id != send)
