@@ -89,3 +89,24 @@ def test_index_links_resolve_and_name_every_village(bundled_build: Path, bundled
 def test_csv_quotes_what_would_split_a_field() -> None:
     text = to_csv(["a", "b"], [['村, "东"', "x\r\ny"]])
     assert list(csv.reader(io.StringIO(text[1:], newline=""))) == [["a", "b"], ['村, "东"', "x\r\ny"]]
+
+
+def test_acl_map_traces_every_acl_line_to_its_rule(bundled_build: Path, bundled) -> None:
+    data = json.loads((bundled_build / "policy/acl-map.json").read_text(encoding="utf-8"))
+    assert "policy/acl-map.json" in (bundled_build / "manifest.json").read_text(encoding="utf-8")
+    with_filters = {h for h, d in bundled.intents.items() if d.filters and d.platform != "linux"}
+    assert set(data["devices"]) == with_filters
+    names = {r["name"] for r in json.loads((bundled_build / "policy/rules.json").read_text())["rules"]}
+    traced: set[str] = set()
+    for host, dev in data["devices"].items():
+        lines = (bundled_build / dev["file"]).read_text(encoding="utf-8").splitlines()
+        intent = {f.name: f for f in bundled.intents[host].filters}
+        for fname, f in dev["filters"].items():
+            assert [x["seq"] for x in f["lines"]] == [r.seq for r in intent[fname].rules]
+            for x, r in zip(f["lines"], intent[fname].rules, strict=True):
+                assert x["line"] is not None, (host, fname, x)
+                text = lines[x["line"] - 1].strip()
+                assert text == x["text"] and re.match(rf"(rule )?{r.seq} {r.action} ", text), (host, x)
+                assert x["rule"] == (r.remark or None)
+                traced.add(x["rule"])
+    assert names & traced  # policy rules reach device lines by name

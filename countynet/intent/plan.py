@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from countynet.errors import Collector
+from countynet.ipam import hold
 from countynet.ipam.allocator import AddressPlan, SlotPlan
 from countynet.platforms import Flavour
 from countynet.topology.models import Hardware, TownshipFile
@@ -105,10 +106,14 @@ class Allocation:
     ports: Mapping[str, Mapping[str, str | int]]          # device -> owner -> port
     transit_vlans: Mapping[str, Mapping[str, str | int]]  # device -> link -> VLAN id
     lags: Mapping[str, Mapping[str, str | int]]           # device -> link -> aggregate number
+    freed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # pool -> prefix -> hold (ipam.hold)
 
     def lock(self) -> dict[str, Any]:
-        return {"version": 1, "addresses": self.addresses, "ports": self.ports, "vlans": self.transit_vlans,
-                "lags": self.lags}
+        out = {"version": 1, "addresses": self.addresses, "ports": self.ports, "vlans": self.transit_vlans,
+               "lags": self.lags}
+        if self.freed:
+            out["freed"] = self.freed
+        return out
 
 
 @dataclass
@@ -271,7 +276,8 @@ def allocate(t: Topology, p: Plan, lock: Mapping[str, Any]) -> Allocation:
     """Ports, transit VLANs, aggregates and addresses for the plan, stable against `lock`; TopologyError with
     every problem (no free port, exhausted pool, overlapping pins...)."""
     col = Collector("build")
-    addr = AddressPlan(t.county.pools, lock.get("addresses"))
+    on = hold.today()
+    addr = AddressPlan(t.county.pools, lock.get("addresses"), held=hold.active(lock.get("freed"), on))
     for r in p.addresses:
         addr.request(r.pool, r.owner, r.parent, r.pin, (r.src[0], list(r.src[1])) if r.src else None)
     ports, tvlans, lags = SlotPlan(lock.get("ports")), SlotPlan(lock.get("vlans")), SlotPlan(lock.get("lags"))
@@ -310,4 +316,5 @@ def allocate(t: Topology, p: Plan, lock: Mapping[str, Any]) -> Allocation:
         where = pr.src or ("county", ["pools", pr.pool])
         col.add(t.diag(where[0], where[1], pr.message, pr.hint))
     col.raise_if_errors()
-    return Allocation(addr.result, ports.result, tvlans.result, lags.result)
+    freed = hold.update(lock.get("addresses"), addr.result, lock.get("freed"), on)
+    return Allocation(addr.result, ports.result, tvlans.result, lags.result, freed)

@@ -96,9 +96,14 @@ class _Space:
 class AddressPlan:
     """Resolves address requests against pools, pins and the lock."""
 
-    def __init__(self, pools: Pools, lock: dict[str, dict[str, str]] | None = None):
+    def __init__(self, pools: Pools, lock: dict[str, dict[str, str]] | None = None,
+                 held: dict[str, dict[str, str]] | None = None):
+        """`held`: pool -> prefix -> former owner, freed prefixes no new owner may take (countynet.ipam.hold);
+        a former owner that asks again gets its prefix back. Prefixes of locked owners that are no longer
+        asked for are held the same way: a prefix freed by a change is never reused in that change."""
         self.pools: dict[str, Pool] = dict(pools)
         self.lock = lock or {}
+        self.held = held or {}
         self.requests: dict[tuple[str, str], Request] = {}
         self.result: dict[str, dict[str, str]] = {}
         self.problems: list[Problem] = []
@@ -196,6 +201,8 @@ class AddressPlan:
             allocated[(pname, req.owner)] = (s, n)  # already reserved in the space by _with_pins
             return True
         old = self.lock.get(pname, {}).get(req.owner)
+        if old is None:  # back within its hold: the same prefix again
+            old = next((pfx for pfx, o in self.held.get(pname, {}).items() if o == req.owner), None)
         if old is None:
             return False
         try:
@@ -282,6 +289,22 @@ class AddressPlan:
                 continue
             if space.start < s + n and s < space.start + space.size and not space.clash(s, s + n):
                 space.take(s, s + n, req.owner)
+        # held: the running holds, and what this change frees (locked owners no longer asked for)
+        leaving = {pname: {prefix: owner for owner, prefix in entries.items() if (pname, owner) not in self.requests}
+                   for pname, entries in self.lock.items()}
+        for pname in sorted(set(self.held) | set(leaving)):
+            pool = self.pools.get(pname)
+            if pool is None or pool.within != container_pool:
+                continue
+            for prefix, owner in {**self.held.get(pname, {}), **leaving.get(pname, {})}.items():
+                if (pname, owner) in self.requests:
+                    continue  # the former owner is back: _keep gives it this prefix
+                try:
+                    s, n = _net(prefix)
+                except ValueError:
+                    continue
+                if space.start <= s and s + n <= space.start + space.size and not space.clash(s, s + n):
+                    space.take(s, s + n, f"held:{owner}")
         return space
 
     def _check_pool_overlaps(self) -> None:

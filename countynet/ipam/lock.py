@@ -65,6 +65,13 @@ def read(topology_dir: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
             return empty(), [Diagnostic(name, 1, 1, key, f"lock section {key!r} is malformed",
                                         "restore the lock file from git")]
         out[key] = section
+    freed = data.get("freed")  # held prefixes (countynet.ipam.hold): pool -> prefix -> {owner, freed, until}
+    if freed is not None:
+        if not isinstance(freed, dict) or not all(isinstance(v, dict) and all(isinstance(i, dict) for i in v.values())
+                                                  for v in freed.values()):
+            return empty(), [Diagnostic(name, 1, 1, "freed", "lock section 'freed' is malformed",
+                                        "restore the lock file from git")]
+        out["freed"] = freed
     return out, []
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def build_extras(result: BuildResult) -> dict[str, str]:
+    from countynet.outputs.acl_map import acl_map_files
     from countynet.outputs.batfish_snapshot import snapshot_files
     from countynet.outputs.docs import auditor_docs, device_docs
     from countynet.outputs.kits import bootstrap_files
@@ -28,6 +29,7 @@ def build_extras(result: BuildResult) -> dict[str, str]:
     out.update(files)
     pol = policy_files(result)
     out.update(pol)
+    out.update(acl_map_files(result.intents, result.configs))
     zones = {n: (z.kind, z.trust, z.description) for n, z in result.topology.policy.zones.items()}
     out.update(auditor_docs(result.intents, list(result.topology.townships), zones, json.loads(pol[RULES_FILE])))
     return out
