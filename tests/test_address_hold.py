@@ -90,3 +90,14 @@ def test_a_malformed_freed_section_is_a_located_error(topo_copy: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "freed" in proc.stdout + proc.stderr
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_validate_locked_reports_holds_that_ended(topo_copy: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", hold.TODAY_ENV: "2027-03-02"}
+    proc = subprocess.run([sys.executable, "-m", "countynet", "validate", "--locked", str(topo_copy)],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode != 0 and "hold ended" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    env[hold.TODAY_ENV] = "2027-02-28"
+    proc = subprocess.run([sys.executable, "-m", "countynet", "validate", "--locked", str(topo_copy)],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
