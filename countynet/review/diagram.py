@@ -1,6 +1,6 @@
 """Topology diagrams of a review as SVG, drawn by Graphviz (`dot`, through the `graphviz` package).
 
-Three kinds: the county (the centre, each township, the county-direct units), each township with its
+Three kinds: the county (the centre, each township, the county-direct units as one node), each township with its
 villages (leased lines solid, VPN villages dashed to the VPN hub), and each OSPF area with its devices.
 Every diagram is drawn over the union of the two builds, so a removed device still shows; changed parts are
 coloured and labelled (colour is never the only mark): added green "+", removed red dashed "−", moved
@@ -105,10 +105,10 @@ def _css_id(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
-def _graph(name: str) -> object:
+def _graph(name: str, engine: str = "dot") -> object:
     import graphviz
 
-    g = graphviz.Digraph(name=name, format="svg", engine="dot")
+    g = graphviz.Digraph(name=name, format="svg", engine=engine)
     g.attr(rankdir="LR", fontname=FONT, fontsize="11", bgcolor="transparent")
     g.attr("node", fontname=FONT, fontsize="10")
     g.attr("edge", fontname=FONT, fontsize="9", color="#8c959f", arrowhead="none")
@@ -121,13 +121,11 @@ def _svg(g: object) -> str:
     return data[start:] if start >= 0 else data
 
 
-def _short_site(d: Device) -> str:
-    return d.site_name or d.site
-
-
 def county(review: Review) -> Diagram:
-    """The centre, each township and each county-direct unit, coloured by their worst change."""
-    g = _graph("county")
+    """The centre, each township and the county-direct units (one node), coloured by their worst change;
+    drawn radially (twopi) around the centre so that 23 townships fit one screen."""
+    g = _graph("county", engine="twopi")
+    g.attr(root="centre", overlap="false", ranksep="2.2")  # type: ignore[attr-defined]
     sites: dict[str, list[tuple[Device, str]]] = {}
     for d, kind, _ in _union(review):
         sites.setdefault(d.site, []).append((d, kind))
@@ -139,19 +137,16 @@ def county(review: Review) -> Diagram:
     units = {s: v for s, v in sites.items() if s.startswith("unit:")}
     uk = _worst(k for v in units.values() for _, k in v)
     changed_units = sorted(s for s, v in units.items() if _worst(k for _, k in v))
-    _node(g, "units", f"县直单位 county-direct units\n{len(units)} units", uk, shape="folder")
+    _node(g, "units", f"县直单位 county-direct units\n{len(units)} units, {len(changed_units)} changed", uk,
+          shape="folder")
     marks["units"] = uk
     g.edge("centre", "units")  # type: ignore[attr-defined]
-    for s in changed_units:
-        k = _worst(k for _, k in units[s])
-        _node(g, s, _short_site(units[s][0][0]), k)
-        marks[s] = k
-        g.edge("units", _gv(s))  # type: ignore[attr-defined]
     for s in sorted(x for x in sites if x.startswith("township:")):
         devs = sites[s]
         k = _worst(kind for _, kind in devs)
         villages = sum(1 for d, kind in devs if d.role == "village_cpe" and kind != "removed")
-        _node(g, s, f"{_short_site(devs[0][0])}\n{villages} villages", k)
+        name = next((d.site_name for d, _ in devs if d.role != "village_cpe"), s.removeprefix("township:"))
+        _node(g, s, f"{name}\n{villages} villages", k)
         marks[s] = k
         g.edge("centre", _gv(s))  # type: ignore[attr-defined]
     return Diagram("county", "", "全县 the county", any(marks.values()), _svg(g), marks)
@@ -163,7 +158,7 @@ def township(review: Review, tw: str) -> Diagram:
     g = _graph(f"township_{tw}")
     marks: dict[str, str] = {}
     names = {d.host for d, _, _ in devs}
-    title = next((d.site_name for d, _, ghost in devs if not ghost), devs[0][0].site_name if devs else tw)
+    title = next((d.site_name for d, _, ghost in devs if not ghost and d.role != "village_cpe"), tw)
     for d, kind, ghost in sorted(devs, key=lambda x: x[0].host):
         node = f"{d.host}@before" if ghost and d.host in review.devices_after else d.host
         label = d.host + (f"\n{d.label}" if d.label else "")
