@@ -67,6 +67,7 @@ from countynet.verify.symbolic.parsers import DeviceConfig, ParseError, parse_de
 Net = ipaddress.IPv4Network
 OUTSIDE = ("internet", "city")
 REGION_LIMIT = 12
+ATTACKERS = ("village-lan", "township-lan")  # whose gateways the attacker model assumes compromised
 # never a host on the internet: "this network", loopback, multicast / reserved / broadcast (the filters' multicast
 # lines are for link-local protocols such as OSPF and VRRP, which no router forwards)
 NOT_UNICAST = (ipaddress.IPv4Network("0.0.0.0/8"), ipaddress.IPv4Network("127.0.0.0/8"),
@@ -570,6 +571,7 @@ class Checker:
         # VPN hubs: packets from spokes cross the hub's forward chain (as decrypted on its outside interface);
         # packets from elsewhere to spokes cross it the other way
         self.dst_spokes = e.false
+        self.hub_in: dict[int, BDD] = {}
         self.to_spokes_may, self.to_spokes_must = e.valid, e.valid
         for _host, spokes, hub_in, hub_out in self.hubs:
             sp_dst = self.net.space_of("dst", spokes)
@@ -581,6 +583,7 @@ class Checker:
             self.to_spokes_must = self.to_spokes_must & (~sp_dst | h_out)
             for ep in inside:
                 if id(ep) in self.spoke_of and self.spoke_of[id(ep)][1] is hub_in:
+                    self.hub_in[id(ep)] = h_in
                     self.src_may[id(ep)] = self.src_may[id(ep)] & h_in
                     self.src_must[id(ep)] = self.src_must[id(ep)] & h_in
         # destination-side conditions for packets towards inside endpoints (outbound filters, hosts)
@@ -674,6 +677,19 @@ class Checker:
                                             | (self.dst_city & self.city_out_must))
         return src & may, src & must
 
+    def attacker(self, ep: Endpoint) -> BDD:
+        """What a compromised gateway of `ep` can send with any source address of its segment: every hop after
+        its own filter (the VPN hub, transit filters, firewalls, destination filters and hosts) still applies."""
+        spoke = id(ep) in self.spoke_of
+        d_may = self.dst_may if spoke else self.dst_may & self.to_spokes_may
+        devices = {g for g, _ in ep.gateways}
+        # the compromised device reaches the segments it is itself the gateway of: no filter can be in between
+        own = self._union(self.ep_space[id(x)] for x in self.eps if devices & {g for g, _ in x.gateways})
+        to_inside = self.dst_inside & ~own
+        u = self.hub_in.get(id(ep), self.e.valid) & ((to_inside & d_may) | (self.dst_inet & self.inet_out_may)
+                                                      | (self.dst_city & self.city_out_may))
+        return self.ep_src[id(ep)] & u & self.transit_may & self.universe(ep)
+
     def universe(self, ep: Endpoint) -> BDD:
         """Every packet from `ep` to another endpoint (outside to outside excluded, the own segment excluded)."""
         src = self.ep_src[id(ep)]
@@ -691,8 +707,9 @@ class Checker:
                     best = (p.prefixlen, ep)
         return best[1] if best else None
 
-    def paths(self, packet: Packet) -> list[Path]:
-        """Every modelled path of a concrete packet (one per gateway / firewall variant)."""
+    def paths(self, packet: Packet, attacker: bool = False) -> list[Path]:
+        """Every modelled path of a concrete packet (one per gateway / firewall variant); with `attacker`, without
+        the source gateway's own filters."""
         a, b = self.endpoint_of(packet.src), self.endpoint_of(packet.dst)
         if a is None or b is None:
             return []
@@ -723,8 +740,9 @@ class Checker:
             hub: list[Filter | Stateful] = [self.spoke_of[id(a)][1]] if id(a) in self.spoke_of else []
             heads = []
             for dev, iface in a.gateways:
-                first: list[Filter | Stateful] = list(self.net.devices[dev].bound(iface, "inbound"))
-                heads.append((f"{dev} {iface}", first + hub))
+                first: list[Filter | Stateful] = [] if attacker else list(self.net.devices[dev].bound(iface,
+                                                                                                        "inbound"))
+                heads.append((f"{dev} {iface}" + (" compromised" if attacker else ""), first + hub))
         mid: list[Filter | Stateful] = []
         for _host, _iface, direction, flt, behind in self.transit:
             src_in = a in behind
@@ -738,10 +756,11 @@ class Checker:
                 out.append(Path(tuple(head + mid + tail_hops), " / ".join(x for x in (hname, tname) if x)))
         return out
 
-    def explain(self, packet: Packet) -> list[str]:
-        """Per path: the deciding line of each hop reached (device, filter, line, rule)."""
+    def explain(self, packet: Packet, attacker: bool = False) -> list[str]:
+        """Per path: the deciding line of each hop reached (device, filter, line, rule); with `attacker`, the
+        source's gateway filter is left out (a compromised gateway)."""
         out = []
-        for p in self.paths(packet):
+        for p in self.paths(packet, attacker):
             steps = []
             for step in self.e.explain(packet, p):
                 hs = self.hop_sets.get(step.hop)
@@ -782,7 +801,13 @@ class Checker:
             zone_src[ep.zone] = zone_src.get(ep.zone, e.false) | self.ep_src[id(ep)]
             pairs += len(self.eps) - 1 - (outside - 1 if ep.outside else 0)
         pol = self.policy.admitted & covered
-        for kind, diff in (("extra-allow", n_may & ~pol), ("missing-allow", pol & ~n_must)):
+        n_att = e.false
+        for ep in self.eps:
+            if ep.kind in ATTACKERS and ep.gateways:
+                n_att = n_att | self.attacker(ep)
+        attack = n_att & ~pol & ~n_may  # what a compromise adds to the network's own extras
+        for kind, diff in (("extra-allow", n_may & ~pol), ("missing-allow", pol & ~n_must),
+                           ("attacker-extra-allow", attack)):
             if diff == e.false:
                 continue
             for sz in zones:
@@ -817,6 +842,8 @@ class Checker:
             "filter lines read back": self.net._lines,
             "devices parsed": len(self.net.devices),
             "differences": len(res.differences),
+            "attacker model": f"every {' and '.join(ATTACKERS)} gateway compromised, sending with any source "
+                              "address of its segment",
             "seconds": round(res.seconds, 2),
         }
         return res
@@ -826,10 +853,12 @@ class Checker:
         pkt = e.example(d)
         rule = self.policy.rule_of(pkt)
         regions = e.summarise(d)
-        why = self.explain(pkt)
+        why = self.explain(pkt, attacker=kind == "attacker-extra-allow")
         count = e.count(d)
-        verb = ("the network admits but the policy does not" if kind == "extra-allow"
-                else "the policy admits but the network drops")
+        verb = {"extra-allow": "the network admits but the policy does not",
+                "missing-allow": "the policy admits but the network drops",
+                "attacker-extra-allow": "a compromised gateway (any source address of its segment, its own filter "
+                                        "bypassed) gets through but the policy does not admit"}[kind]
         shown = "; ".join(str(r) for r in regions[:REGION_LIMIT])
         more = f" (+{len(regions) - REGION_LIMIT} more regions)" if len(regions) > REGION_LIMIT else ""
         msg = (f"{sz} -> {dz}: {count} packets {verb}. Counterexample: {pkt}. Rule: {rule or 'none'}. "
