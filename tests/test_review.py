@@ -290,3 +290,16 @@ def test_an_address_that_moves_with_its_device_is_not_a_reuse() -> None:
     assert rows["addresses.loopback.yx-b-v1"].same_device == "addresses.loopback.yx-a-v1"
     assert rows["addresses.loopback.yx-b-v1"].reuses == [] and rows["addresses.tunnel.b/v1"].reuses == []
     assert rows["addresses.loopback.yx-c-new"].reuses == ["addresses.loopback.yx-a-v2"]   # another device: flagged
+
+
+def test_markdown_stays_within_a_job_summary_for_a_large_change() -> None:
+    """GitHub keeps at most 1 MiB of job summary: long tables are cut in the Markdown, with a pointer to the page."""
+    from countynet.review import page
+    from countynet.review.compare import Review
+
+    old = {"addresses": {"loopback": {f"yx-a-v{i}": f"10.0.{i // 250}.{i % 250}/32" for i in range(2000)}}}
+    rows = address_changes(old, {})
+    rev = Review("a", "b", {}, {}, [], rows, [], [])
+    md = page.markdown(rev)
+    assert len(md.encode()) < 1_048_576 and f"{2000 - page.MD_ROWS} more row(s)" in md
+    assert page.html(rev).count("data-kind=\"freed\"") == 2000   # the page keeps every row

@@ -28,6 +28,7 @@ FIELD_ZH = {"services": "服务 services", "ports": "端口 ports", "destination
             "reason": "理由 reason", "expires": "到期 expires"}
 MD_DIFF_LINES = 120      # per device in the Markdown (the HTML page has every line)
 MD_DIFF_TOTAL = 4000     # in all; a GitHub job summary holds 1 MiB
+MD_ROWS = 300            # rows per table in the Markdown (the HTML page and review.json have them all)
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:1.5rem auto;
@@ -190,7 +191,10 @@ def _cell(v: Any) -> str:
 
 def _table(head: list[str], rows: Iterable[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    all_rows = list(rows)
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in all_rows[:MD_ROWS]]
+    if len(all_rows) > MD_ROWS:
+        out += ["", f"... {len(all_rows) - MD_ROWS} more row(s): 完整列表见 HTML 页面 see the HTML page or review.json"]
     return out
 
 
@@ -245,7 +249,10 @@ def markdown(review: Review, diagrams: Iterable[Diagram] = (), diagram_dir: str 
         if c.permits_gained or c.permits_lost:
             lines += ["", f"规则 `{c.name}` 的许可 permits: 获得 gained {len(c.permits_gained)}, 失去 lost "
                       f"{len(c.permits_lost)}", ""]
-            lines += [f"- \\+ {p}" for p in c.permits_gained] + [f"- − {p}" for p in c.permits_lost]
+            listed = [f"- \\+ {p}" for p in c.permits_gained] + [f"- − {p}" for p in c.permits_lost]
+            lines += listed[:MD_ROWS]
+            if len(listed) > MD_ROWS:
+                lines.append(f"- ... {len(listed) - MD_ROWS} more: 完整列表见 HTML 页面 see the HTML page")
     if review.regions:
         cols: list[str] = []
         for row in review.regions:
