@@ -26,6 +26,12 @@ LINES = [
     rf"hostname {NAME}", r"no ip domain lookup", rf"ip domain name {NAME}", r"no ip source-route",
     r"no ip http server", r"no ip http secure-server", r"clock timezone [A-Z]{3}(?:[+-]\d\d)? -?\d+ \d+",
     r"aaa new-model", r"aaa authentication login default local", r"aaa authorization exec default local",
+    r"tacacs server YX-AAA-\d+", rf" address ipv4 {IP}", rf" key {SECRET}", r"aaa group server tacacs\+ YX-AAA",
+    r" server name YX-AAA-\d+", rf" ip tacacs source-interface {IF}",
+    r"aaa authentication login default group YX-AAA local",
+    r"aaa authorization exec default group YX-AAA local if-authenticated",
+    r"aaa accounting exec default start-stop group YX-AAA", r"aaa accounting commands 15 default start-stop group YX-AAA",
+    r"line aux 0", r" transport input none", r" no exec",
     r"aaa session-id common",
     rf"username {NAME} privilege \d+ algorithm-type scrypt secret {SECRET}",
     r"ip ssh version 2", r"ip ssh time-out \d+", r"ip ssh authentication-retries \d", rf"ip ssh source-interface {IF}",
@@ -229,12 +235,16 @@ def test_management_plane(bundled):
 
 
 def test_secrets_only_as_placeholders(bundled, feature):
-    texts = [render_device(d)[f"{d.hostname}.cfg"] for d in cisco_devices(bundled)] + [feature]
-    for text in texts:
+    devs = [*cisco_devices(bundled), feature_intent(bundled.intents["yx-city-1"], PLATFORM)]
+    for d in devs:
+        text = render_device(d)[f"{d.hostname}.cfg"]
         for line in text.splitlines():
-            if not line.startswith("!") and re.search(r"\b(secret|pre-shared-key|auth sha|isakmp key)\b", line):
+            if not line.startswith("!") and re.search(r"\b(secret|pre-shared-key|auth sha|isakmp key|key-string)\b"
+                                                    r"|^ key (?!\d+$)|neighbor \S+ password", line):
                 assert re.search(SECRET, line), line
-        for u in bundled.intents["yx-city-1"].management.users:
+        for u in d.management.users:  # each device its own local secrets (`<secret>.<host>`)
+            assert u.secret.endswith(f".{bundled.intents['yx-city-1'].hostname}") or u.secret.endswith(
+                f".{d.hostname}"), u.secret
             assert f"secret ${{secret:{u.secret}}}" in text
 
 

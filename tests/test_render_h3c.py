@@ -73,7 +73,11 @@ ALLOWED = [
     rf" peer {IP} connect-interface {IFNAME}", r" #", r" address-family ipv4 unicast",
     rf"  peer {IP} enable", rf"  peer {IP} prefix-list {NAME} (?:import|export)",
     rf"local-user {NAME} class manage", rf" password simple {SECRET}", r" service-type ssh",
-    r" authorization-attribute user-role (?:network-admin|level-\d+)",
+    r" authorization-attribute user-role (?:network-admin|network-operator|security-audit)",
+    r"hwtacacs scheme yx-aaa", rf" (?:primary|secondary) (?:authentication|authorization|accounting) {IP}",
+    rf" key (?:authentication|authorization|accounting) simple {SECRET}", r" user-name-format without-domain",
+    rf" nas-ip {IP}", r"domain system", r" (?:authentication|authorization|accounting) login hwtacacs-scheme yx-aaa local",
+    r" accounting command hwtacacs-scheme yx-aaa", r"line (?:con|aux) 0",
     r" ssh server enable", r" ssh server acl 2001",
     rf" ssh user {NAME} service-type stelnet authentication-type password",
     r"line vty 0 63", r" authentication-mode scheme", r" protocol inbound ssh",
@@ -132,8 +136,9 @@ def test_lint_catches_typos(devices) -> None:
 
 def test_secrets_are_placeholders_only(devices) -> None:
     text = config(devices["yx-gaoxi-datang"])
-    assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
-            "vpn-psk-gaoxi-datang"} <= set(re.findall(SECRET_PATTERN, text))
+    # local users: per-device secret references (a stolen router's credentials open no other device)
+    assert {"aaa-netadmin.yx-gaoxi-datang", "aaa-netops.yx-gaoxi-datang", "aaa-auditor.yx-gaoxi-datang",
+            "snmp-nms-auth", "snmp-nms-priv", "vpn-psk-gaoxi-datang"} <= set(re.findall(SECRET_PATTERN, text))
     for line in text.splitlines():
         if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha", line):
             assert re.search(SECRET_PATTERN, line), line
@@ -152,8 +157,9 @@ def test_management_hardening(devices) -> None:
     assert "irreversible-cipher" not in text
     assert f" password-control login-attempt {m.login_attempts} exceed lock-time {m.lockout_minutes}" in text
     roles = {u.name: block(text, f"local-user {u.name} class manage")[-1] for u in m.users}
-    assert roles == {u.name: " authorization-attribute user-role "
-                     + ("network-admin" if u.privilege == 15 else f"level-{u.privilege}") for u in m.users}
+    # Comware's predefined roles (issue 11: `level-3` could do nothing): admin, read-only operator, security audit
+    assert roles == {u.name: " authorization-attribute user-role " + {"admin": "network-admin", "operator":
+                     "network-operator", "auditor": "security-audit"}[u.role] for u in m.users}
     for s in m.ntp_servers:
         assert f" ntp-service unicast-server {s} source {m.source_interface}\n" in text
     assert "v2c" not in text and "community" not in text

@@ -67,7 +67,12 @@ COMMON = [
     r"ssh server cipher aes256_ctr aes128_ctr", r"ssh server hmac sha2_256",
     rf"ssh user {NAME} authentication-type password", rf"ssh user {NAME} service-type stelnet",
     r"user-interface vty 0 4", r" authentication-mode aaa", r" protocol inbound ssh", r" acl 2000 inbound",
-    r" idle-timeout \d+ 0",
+    r" idle-timeout \d+ 0", r"user-interface (?:con|console) 0",
+    r"hwtacacs-server template yx-aaa", rf" hwtacacs-server (?:authentication|authorization|accounting) {IP}(?: secondary)?",
+    rf" hwtacacs-server source-ip {IP}", rf" hwtacacs-server shared-key cipher {SECRET}",
+    r" (?:authentication|authorization|accounting)-scheme yx-admin", r"  authentication-mode hwtacacs local",
+    r"  authorization-mode hwtacacs local", r"  accounting-mode hwtacacs", r" domain default_admin",
+    r"  (?:authentication|authorization|accounting)-scheme yx-admin", r"  hwtacacs-server yx-aaa",
     r"info-center enable", rf"info-center loghost source {IFNAME}", rf"info-center loghost {IP} facility local7",
     r"snmp-agent", r"snmp-agent sys-info version v3",
     r"snmp-agent mib-view included iso-view iso",
@@ -164,8 +169,9 @@ def test_deterministic(bundled, devices) -> None:
 def test_secrets_are_placeholders_only(devices) -> None:
     text = config(devices["yx-aonan-gongyi"])
     found = set(re.findall(SECRET_PATTERN, text))
-    assert {"aaa-netadmin", "aaa-netops", "aaa-auditor", "snmp-nms-auth", "snmp-nms-priv",
-            "vpn-psk-aonan-gongyi"} <= found
+    # local users: per-device secret references (a stolen router's credentials open no other device)
+    assert {"aaa-netadmin.yx-aonan-gongyi", "aaa-netops.yx-aonan-gongyi", "aaa-auditor.yx-aonan-gongyi",
+            "snmp-nms-auth", "snmp-nms-priv", "vpn-psk-aonan-gongyi"} <= found
     for line in text.splitlines():
         if re.search(r"password (irreversible-cipher|simple|cipher)|pre-shared-key|authentication-mode sha"
                      r"|privacy-mode", line):
@@ -180,7 +186,9 @@ def test_management_hardening(devices) -> None:
         "user-interface vty 0 4", " authentication-mode aaa", " protocol inbound ssh", " acl 2000 inbound",
         f" idle-timeout {m.idle_timeout_minutes} 0"]
     acl = block(text, "acl number 2000")
-    assert [f" rule {5 * (n + 1)} permit source {p.split('/')[0]} 0.0.0.255"
+    # only the jump host and the NMS, one host each (docs/security.md)
+    assert m.allowed_sources and all(p.endswith("/32") for p in m.allowed_sources)
+    assert [f" rule {5 * (n + 1)} permit source {p.split('/')[0]} 0.0.0.0"
             for n, p in enumerate(m.allowed_sources)] == acl[2:-1]
     assert acl[-1] == " rule 1000 deny"
     # CloudEngine (V300R): its own NTP/telnet/SNMP forms, user levels 0-3 (admin 3, operator 2, auditor 1)

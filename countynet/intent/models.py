@@ -199,6 +199,8 @@ class Management(M):
     snmp_managers: list[str]
     snmp_users: list[SnmpUser]
     aaa_servers: list[str] = Field(default_factory=list)
+    aaa_protocol: Literal["hwtacacs"] = "hwtacacs"
+    aaa_key: str | None = Field(None, description="secret reference of the AAA shared key")
     banner: str
     timezone: str
     login_attempts: int

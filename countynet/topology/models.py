@@ -145,6 +145,9 @@ class Management(Strict):
     snmp_managers: list[Name] = Field(min_length=1)
     snmp_users: list[SnmpUser] = Field(min_length=1)
     aaa_servers: list[Name] = []
+    aaa_protocol: Literal["hwtacacs"] = Field("hwtacacs", description=(
+        "HWTACACS (TACACS+): per-command authorization and accounting; docs/security.md says why not RADIUS"))
+    aaa_key: SecretRef | None = Field(None, description="shared key between the devices and the AAA servers")
     jump_hosts: list[Name] = []
     banner: Banner
     login_attempts: int = Field(5, ge=1, le=10)
