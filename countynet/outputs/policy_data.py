@@ -2,8 +2,9 @@
 
 * `policy/zones.json`: every security zone with its kind, member subnets (and the gateway interface of each),
   summary prefixes and, for the city, the prefixes accepted over BGP; plus the county's internal aggregates;
-* `policy/rules.json`: the rules in force when the build ran (expired ones dropped), each service expanded to
-  protocol and port range;
+* `policy/rules.json`: the rules in force when the build ran (expired ones dropped; deny rules first, each
+  with its `action`, `source_hosts` and `destination_hosts`), each service expanded to protocol and port
+  range; and the plan's `invariants` with their zones resolved;
 * `policy/flows.json`: the probe matrix (see :mod:`countynet.outputs.flows`).
 
 `verify` and the lab read these files instead of compiling the topology again, so they check exactly what

@@ -116,14 +116,19 @@ def _ios_addr(p: str) -> str:
     return f"{network(p)} {wildcard(p)}"
 
 
+def _ios_ports(lo: int | None, hi: int | None) -> str:
+    if lo is None:
+        return ""
+    return f" eq {lo}" if hi is None or hi == lo else f" range {lo} {hi}"
+
+
 def ios_acl_match(r: AclRule) -> str:
-    """Protocol, addresses, destination ports and `established` of a Cisco IOS extended ACL line."""
-    ports = ""
-    if r.protocol in ("tcp", "udp") and r.port_min is not None:
-        ports = f" eq {r.port_min}" if r.port_max is None or r.port_max == r.port_min else \
-            f" range {r.port_min} {r.port_max}"
+    """Protocol, addresses, source and destination ports and `established` of a Cisco IOS extended ACL line."""
+    l4 = r.protocol in ("tcp", "udp")
+    sports = _ios_ports(r.source_port_min, r.source_port_max) if l4 else ""
+    ports = _ios_ports(r.port_min, r.port_max) if l4 else ""
     est = " established" if r.established and r.protocol == "tcp" else ""
-    return f"{r.protocol} {_ios_addr(r.source)} {_ios_addr(r.destination)}{ports}{est}"
+    return f"{r.protocol} {_ios_addr(r.source)}{sports} {_ios_addr(r.destination)}{ports}{est}"
 
 
 def _nft_addr(field: str, p: str) -> str:
@@ -139,9 +144,12 @@ def nft_rule(r: AclRule) -> str:
         parts.append(_nft_addr("saddr", r.source))
     if r.destination != ANY:
         parts.append(_nft_addr("daddr", r.destination))
-    if r.protocol in ("tcp", "udp") and r.port_min is not None:
-        span = f"-{r.port_max}" if r.port_max is not None and r.port_max != r.port_min else ""
-        parts.append(f"{r.protocol} dport {r.port_min}{span}")
+    ports = [(word, lo, hi) for word, lo, hi in (("sport", r.source_port_min, r.source_port_max),
+                                                  ("dport", r.port_min, r.port_max)) if lo is not None]
+    if r.protocol in ("tcp", "udp") and ports:
+        for word, lo, hi in ports:
+            span = f"-{hi}" if hi is not None and hi != lo else ""
+            parts.append(f"{r.protocol} {word} {lo}{span}")
     elif r.protocol != "ip":
         parts.append(f"ip protocol {r.protocol}")
     parts.append("return" if r.action == "permit" else "drop")

@@ -1,7 +1,10 @@
 """Schema of `topology/policy.yaml`: security zones, named services and rules between zones.
 
-Rules are `from -> to : services : action`; everything between zones that no rule allows is denied.
-A rule may be scoped to one township or unit, and may carry an expiry date (expired rules warn, then drop).
+Rules are `from -> to : services : action`; everything between zones that no rule allows is denied, and a
+deny rule takes precedence over every allow rule it overlaps (it is compiled before them on every filter).
+A rule may be scoped to one township or unit, may name its source or destination hosts, and may carry an
+expiry date (expired rules warn, then drop). Invariants are the plan's assertions: no allow rule may admit
+traffic an invariant forbids (checked at validate time, written into the build for the verifier).
 """
 
 from __future__ import annotations
@@ -70,11 +73,35 @@ class Rule(Strict):
     destination: list[Name] = Field(alias="to", min_length=1)
     services: list[Name] = Field(min_length=1)
     action: Literal["allow", "deny"] = "allow"
+    source_hosts: list[Name] = Field([], description="limit the source to these servers (of the from zones)")
     destination_hosts: list[Name] = Field([], description="limit the destination to these servers")
     scope: Scope | None = None
     owner: Label
     reason: Description
     expires: dt.date | None = None
+
+
+class HostException(Strict):
+    """The only sources an invariant lets through: these servers, which must sit in `zone`."""
+
+    zone: Name
+    hosts: list[Name] = Field(min_length=1)
+
+
+class Invariant(Strict):
+    """What no allow rule may admit: traffic from `from` to `to` on `services` (each a list, or "any").
+
+    `except_from` / `except_to` remove zones from an "any"; `unless_from_hosts` exempts a rule whose source in
+    that zone is limited (by `source_hosts`) to the listed servers."""
+
+    name: Name
+    reason: Description
+    source: list[Name] | Literal["any"] = Field(alias="from")
+    destination: list[Name] | Literal["any"] = Field(alias="to")
+    services: list[Name] | Literal["any"] = "any"
+    except_from: list[Name] = Field([], description="zones an 'any' source leaves out")
+    except_to: list[Name] = Field([], description="zones an 'any' destination leaves out")
+    unless_from_hosts: HostException | None = None
 
 
 class PolicyFile(Strict):
@@ -83,5 +110,6 @@ class PolicyFile(Strict):
     services: dict[Name, Service]
     zones: dict[Name, SecurityZone]
     rules: list[Rule]
+    invariants: list[Invariant] = Field([], description="the plan's assertions no allow rule may break")
     default_action: Literal["deny"] = "deny"
     expiry_grace_days: int = Field(30, ge=0, description="expired rules warn for this long, then drop")

@@ -7,16 +7,25 @@ Enforcement points, and why:
   (Huawei traffic-filter permits unmatched packets, so the deny is written, never implied);
 * the internet-edge firewalls filter what goes *from the internet inwards* (outbound on the inside port,
   after NAT has put back the real address);
-* the city edge filters what enters from the city network.
-Stateless platforms get replies as `established` TCP or source-port matches; Linux (nftables) is stateful.
+* the city edge filters what enters from the city network;
+* transit filters (attacker model): the WAN aggregation, township routers and the cores' links to the VPN hub
+  filter what enters from a site link to exactly what the LANs and devices behind that link may send (each
+  LAN's own lines with its own prefix as the source, each device loopback's management lines, and the
+  routing protocol of the link), so a replaced or compromised site device reaches no more than its LANs do.
+Deny rules take precedence: on every filter they touch their lines come before the allow lines (towards
+the internet: after the internal denies, before the internet allows). Stateless platforms get replies as
+exactly the service's reply (source port = the service port, `established` for TCP, to the clients'
+prefixes only, from the servers' addresses only); Linux (nftables) is stateful.
 Written here rather than with Aerleon because Aerleon has no Huawei/H3C generator and the zone membership
 comes from our intent, not from a definitions file; the rule model follows Aerleon's (terms, expiry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +33,18 @@ from typing import Any
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
 from countynet.intent.policy.rules import active_rules
-from countynet.intent.policy.zones import ANY, Net, ZoneMap, collapse, zone_map
+from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
 from countynet.topology.policy_models import PolicyFile, Rule, parse_port
 
 MULTICAST = ipaddress.IPv4Network("224.0.0.0/4")
-_OWN = ipaddress.IPv4Network("255.255.255.255/32")  # placeholder for a LAN's own subnet in cached lines
+_OWN = ipaddress.IPv4Network("255.255.255.254/32")  # placeholder for a LAN's own subnet in cached lines
+BROADCAST = ipaddress.IPv4Network("255.255.255.255/32")
+UNSPECIFIED = ipaddress.IPv4Network("0.0.0.0/32")
 ACL_BASE = 3000
+# tiers of the tree below the cores: a transit filter goes on a device's link towards a deeper site device
+RANK = {"core": 0, "wan": 1, "vpn_hub": 1, "firewall": 1, "city_edge": 1, "township_router": 2,
+        "unit_router": 2, "township_switch": 3, "village_cpe": 4}
+SITE_ROLES = {"township_router", "unit_router", "township_switch", "village_cpe"}
 
 
 @dataclass(frozen=True)
@@ -90,27 +105,34 @@ class Compiler:
         self.policy = policy
         self.zm: ZoneMap = zone_map(intents, policy, internal)
         self.rules = active_rules(policy, today)
+        self.denies = active_rules(policy, today, "deny")
         self.internal = internal
-        self._dest_cache: dict[tuple[str, str], list[Net]] = {}
+        self._dest_cache: dict[tuple[str, str, str], list[Net]] = {}
         self._lan_cache: dict[tuple[object, ...], list[AclRule]] = {}
-        self._tw_scoped = any(r.scope and r.scope.township for r in self.rules)
-        self._unit_scoped = any(r.scope and r.scope.unit for r in self.rules)
+        self._block_cache: dict[tuple[object, ...], list[Term]] = {}
+        every = [*self.rules, *self.denies]
+        self._tw_scoped = any(r.scope and r.scope.township for r in every)
+        self._unit_scoped = any(r.scope and r.scope.unit for r in every)
+        self._adjacent: dict[str, set[str]] | None = None
+        self._members_of: dict[str, list[tuple[str, Member]]] | None = None
 
     def _dest(self, r: Rule, zone: str) -> list[Net]:
         """Destination prefixes of rule `r` inside `zone` (its hosts when it names some)."""
-        key = (r.name, zone)
-        if key not in self._dest_cache:
-            self._dest_cache[key] = self._dest_uncached(r, zone)
-        return self._dest_cache[key]
-
-    def _dest_uncached(self, r: Rule, zone: str) -> list[Net]:
-        if r.destination_hosts:
-            hosts = host_prefixes(self.intents, r.destination_hosts)
-            return [h for h in hosts if self.zm.zone_of(str(h.network_address)) == zone]
-        return self.zm.prefixes(zone, *self.scope_for(r, zone))
+        return self._side(r, zone, "to", r.destination_hosts)
 
     def _src(self, r: Rule, zone: str) -> list[Net]:
-        return self.zm.prefixes(zone, *self.scope_for(r, zone))
+        """Source prefixes of rule `r` inside `zone` (its source hosts when it names some)."""
+        return self._side(r, zone, "from", r.source_hosts)
+
+    def _side(self, r: Rule, zone: str, side: str, hosts: list[str]) -> list[Net]:
+        key = (f"{r.action}:{r.name}", zone, side)
+        if key not in self._dest_cache:
+            if hosts:
+                nets = host_prefixes(self.intents, hosts)
+                self._dest_cache[key] = [h for h in nets if self.zm.zone_of(str(h.network_address)) == zone]
+            else:
+                self._dest_cache[key] = self.zm.prefixes(zone, *self.scope_for(r, zone))
+        return self._dest_cache[key]
 
     def scope_for(self, r: Rule, zone: str) -> tuple[str | None, str | None]:
         """A scope narrows only the zones it speaks of: a township scope its township and village LANs,
@@ -145,82 +167,186 @@ class Compiler:
         return [filled(r, fill) for r in self._lan_cache[key]]
 
     def _ingress_terms(self, zone: str, own: Net, township: str | None, unit: str | None, dhcp: bool,
-                       gateways: list[Net], member: bool) -> list[Term]:
-        inner: list[Term] = []
-        outer: list[Term] = []
-        if dhcp:
-            inner.append(Term("udp", ANY, ANY, 67, 68, remark="dhcp"))
-        inner.append(Term("ip", own, MULTICAST, remark="link-local multicast (VRRP, OSPF)"))
+                       gateways: list[Net], member: bool, transit: bool = False) -> list[Term]:
+        """Lines of the filter for what enters from `own` (a segment of `zone`): infrastructure, deny rules,
+        allow rules and replies; towards the internet after a deny of every other internal destination.
+        `transit` leaves out the link-local lines (the filter sits on a link, not on the segment)."""
+        head: list[Term] = []
+        inner: dict[str, list[Term]] = {"deny": [], "permit": []}
+        outer: dict[str, list[Term]] = {"deny": [], "permit": []}
+        if dhcp:  # a client asks the gateway (the DHCP server): broadcast from 0.0.0.0 or itself, renewal unicast
+            head.append(Term("udp", UNSPECIFIED, BROADCAST, 67, 67, remark="dhcp"))
+            head.append(Term("udp", own, BROADCAST, 67, 67, remark="dhcp"))
+            head.extend(Term("udp", own, gw, 67, 67, remark="dhcp") for gw in gateways[:1])
+        if not transit:
+            head.append(Term("ip", own, MULTICAST, remark="link-local multicast (VRRP, OSPF)"))
         for gw in gateways:
-            inner.append(Term("icmp", own, gw, remark="ping the gateway (troubleshooting)"))
-        for r in self.rules:
-            if zone in r.source and self._in_scope(r, zone, township, unit):
-                for dz in r.destination:
-                    kind = self.zm.kinds[dz]
-                    for dst in self._dest(r, dz) if kind != "internet" else [ANY]:
-                        for proto, lo, hi in _ports(self.policy, r.services):
-                            t = Term(proto, own, dst, lo, hi, remark=r.name)
-                            (outer if kind == "internet" else inner).append(t)
-            mine = self._dest(r, zone) if zone in r.destination else []
-            if mine and (self._in_scope(r, zone, township, unit) if member else any(
-                    m.subnet_of(own) or own.subnet_of(m) for m in mine)):
-                for sz in r.source:
-                    internet = self.zm.kinds[sz] == "internet"
-                    for src in self._src(r, sz):
-                        # replies to the internet go after the internal denies, like requests to it
-                        (outer if internet else inner).extend(_replies(self.policy, r, own, src))
-        terms = _dedupe(inner)
-        if outer:
+            head.append(Term("icmp", own, gw, remark="ping the gateway (troubleshooting)"))
+        for rules, action in ((self.denies, "deny"), (self.rules, "permit")):
+            for r in rules:
+                if zone in r.source and self._in_scope(r, zone, township, unit):
+                    srcs = [own] if member or not r.source_hosts else \
+                        [h for h in self._src(r, zone) if h.subnet_of(own)]
+                    for dz in r.destination:
+                        kind = self.zm.kinds[dz]
+                        for src in srcs:
+                            for dst in self._dest(r, dz) if kind != "internet" else [ANY]:
+                                for proto, lo, hi in _ports(self.policy, r.services):
+                                    t = Term(proto, src, dst, lo, hi, remark=r.name, action=action)
+                                    (outer if kind == "internet" else inner)[action].append(t)
+                mine = self._dest(r, zone) if zone in r.destination else []
+                if not mine:
+                    continue
+                if member:  # a LAN: the rule's part of the zone is the whole LAN when the LAN is in scope
+                    servers = [own] if self._in_scope(r, zone, township, unit) else []
+                else:  # a centre segment: replies come only from the rule's hosts (or prefixes) inside it
+                    servers = [m for m in mine if m.subnet_of(own) and m != own] + \
+                        ([own] if any(own.subnet_of(m) for m in mine) else [])
+                for srv in servers:
+                    for sz in r.source:
+                        internet = self.zm.kinds[sz] == "internet"
+                        for src in self._src(r, sz):
+                            # replies to the internet go after the internal denies, like requests to it
+                            (outer if internet else inner)[action].extend(_replies(self.policy, r, srv, src, action))
+        terms = _dedupe([*head, *inner["deny"], *inner["permit"]])
+        if outer["permit"] or outer["deny"]:
             internal = collapse([*self.internal, *[n for z in self.zm.external.values() for n in z]])
             terms += [Term("ip", own, n, remark="no other internal destination", action="deny") for n in internal]
-            terms += _dedupe(outer)
+            terms += _dedupe([*outer["deny"], *outer["permit"]])
         return terms
 
-    def internet_terms(self) -> list[Term]:
-        """Filter at the firewall: what may go from the internet to the inside."""
-        internet = next(z for z, k in self.zm.kinds.items() if k == "internet")
+    # -- transit filters (attacker model) ------------------------------------------------------------------
+
+    def transit_peer(self, d: DeviceIntent, i: Any) -> str | None:
+        """The site device behind routed interface `i` of `d` when `i` needs a transit filter, else None."""
+        if not (i.peer and i.kind in ("routed", "svi") and i.address and not i.zone and d.role in RANK):
+            return None
+        p = self.intents.get(i.peer.host)
+        if p is None or p.role not in SITE_ROLES or RANK[p.role] <= RANK[d.role]:
+            return None
+        return str(i.peer.host)
+
+    def behind(self, host: str, peer: str) -> set[str]:
+        """`peer` and every device reached from it through deeper tiers than `host` (VPN spokes count as
+        linked to their hub): what sends through `host`'s link to `peer`."""
+        if self._adjacent is None:
+            adj: dict[str, set[str]] = defaultdict(set)
+            for h, d in self.intents.items():
+                for i in d.interfaces:
+                    if i.peer and i.peer.host in self.intents:
+                        adj[h].add(i.peer.host)
+                        adj[i.peer.host].add(h)
+                if d.vpn and d.vpn.role == "spoke":
+                    for vp in d.vpn.peers:
+                        if vp.name in self.intents:
+                            adj[h].add(vp.name)
+                            adj[vp.name].add(h)
+            self._adjacent = adj
+        limit = RANK[self.intents[host].role]
+        seen, stack = {peer}, [peer]
+        while stack:
+            n = stack.pop()
+            for m in self._adjacent.get(n, ()):
+                if m not in seen and RANK.get(self.intents[m].role, -1) > limit:
+                    seen.add(m)
+                    stack.append(m)
+        return seen
+
+    def _block(self, zone: str, township: str | None, unit: str | None) -> list[Term]:
+        """What a segment of `zone` may send (its own prefix as the placeholder `_OWN`), without link-local
+        lines: the piece of a transit filter for one LAN or device loopback."""
+        key = (zone, township, unit)
+        if key not in self._block_cache:
+            self._block_cache[key] = self._ingress_terms(zone, _OWN, township, unit, False, [], member=True,
+                                                         transit=True)
+        return self._block_cache[key]
+
+    def transit_terms(self, host: str, iface: Any) -> list[Term]:
+        """Filter inbound on `host`'s link `iface` towards a site: the link peer's routing protocol, then,
+        for every LAN and device loopback behind the link, exactly what it may send (from its own prefix)."""
+        peer = self.intents[iface.peer.host]
+        local = ipaddress.IPv4Network(f"{iface.address.split('/')[0]}/32")
         terms: list[Term] = []
-        for r in self.rules:
-            if internet in r.source:
-                for dz in r.destination:
-                    for dst in self._dest(r, dz):
-                        for proto, lo, hi in _ports(self.policy, r.services):
-                            terms.append(Term(proto, ANY, dst, lo, hi, remark=r.name))
-            if internet in r.destination:
-                for sz in r.source:
-                    for src in self._src(r, sz):
-                        terms.extend(_replies(self.policy, r, ANY, src))
+        link = ipaddress.IPv4Interface(iface.address).network
+        # the peer's address on this link (on a switch it sits on the SVI, not on the cabled port)
+        peer_if = next((p for p in peer.interfaces if p.address and p.kind != "loopback"
+                        and ipaddress.IPv4Interface(p.address).ip in link), None)
+        if peer_if and peer_if.address:
+            addr = ipaddress.IPv4Network(f"{peer_if.address.split('/')[0]}/32")
+            terms += [Term("ip", addr, MULTICAST, remark="routing protocol (OSPF) of the link peer"),
+                      Term("ip", addr, local, remark="routing adjacency with the link peer")]
+        return _dedupe(terms + self.site_terms(self.behind(host, iface.peer.host)))
+
+    def hub_terms(self, host: str) -> list[Term]:
+        """Filter on the VPN hub for what its spokes send out of their tunnels (decapsulated packets enter
+        by the outside interface): exactly what the spokes' LANs and loopbacks may send."""
+        spokes = [h for h, d in self.intents.items()
+                  if d.vpn and d.vpn.role == "spoke" and any(p.name == host for p in d.vpn.peers)]
+        devices: set[str] = set()
+        for sp in spokes:
+            devices |= self.behind(host, sp)
+        return self.site_terms(devices)
+
+    def site_terms(self, devices: set[str]) -> list[Term]:
+        """For every LAN and device loopback of `devices`, what it may send, with its own prefix as the
+        source (segments that share their lines are collapsed into as few prefixes as possible)."""
+        if self._members_of is None:
+            by_dev: dict[str, list[tuple[str, Member]]] = defaultdict(list)
+            for z, ms in self.zm.members.items():
+                for m in ms:
+                    by_dev[m.device].append((z, m))
+            self._members_of = by_dev
+        terms: list[Term] = []
+        groups: dict[tuple[str, str | None, str | None], list[Net]] = defaultdict(list)
+        for dev in sorted(devices):
+            for zone, m in self._members_of.get(dev, []):
+                if self.zm.kinds[zone] in ("internet", "city", "centre"):
+                    continue
+                key = (zone, m.township if self._tw_scoped else None, m.unit if self._unit_scoped else None)
+                groups[key].append(m.prefix)
+        own = str(_OWN)
+        for (zone, tw, unit), nets in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            block = self._block(zone, tw, unit)
+            for net in collapse(nets):
+                terms += [dataclasses.replace(t, source=net if str(t.source) == own else t.source,
+                                              destination=net if str(t.destination) == own else t.destination)
+                          for t in block]
         return _dedupe(terms)
+
+    def internet_terms(self) -> list[Term]:
+        """Filter at the firewall: what may go from the internet to the inside (deny rules first)."""
+        return self._outside_terms("internet", [])
 
     def city_terms(self, peer: Net, local: Net) -> list[Term]:
-        city = next(z for z, k in self.zm.kinds.items() if k == "city")
-        terms = [Term("ip", peer, local, remark="BGP session with the city network")]
-        for r in self.rules:
-            if city in r.source:
-                for dz in r.destination:
-                    for dst in self._dest(r, dz):
-                        for src in self.zm.prefixes(city):
-                            for proto, lo, hi in _ports(self.policy, r.services):
-                                terms.append(Term(proto, src, dst, lo, hi, remark=r.name))
-            if city in r.destination:
-                for sz in r.source:
-                    for dst in self._src(r, sz):
-                        for src in self.zm.prefixes(city):
-                            terms.extend(_replies(self.policy, r, src, dst))
-        return _dedupe(terms)
+        """Filter at the city edge: the BGP session, then what the city may send in (deny rules first)."""
+        return self._outside_terms("city", [Term("ip", peer, local, remark="BGP session with the city network")])
+
+    def _outside_terms(self, kind: str, head: list[Term]) -> list[Term]:
+        outside = next(z for z, k in self.zm.kinds.items() if k == kind)
+        parts: dict[str, list[Term]] = {"deny": [], "permit": []}
+        for rules, action in ((self.denies, "deny"), (self.rules, "permit")):
+            for r in rules:
+                if outside in r.source:
+                    for dz in r.destination:
+                        for dst in self._dest(r, dz):
+                            for src in self._src(r, outside):
+                                for proto, lo, hi in _ports(self.policy, r.services):
+                                    parts[action].append(Term(proto, src, dst, lo, hi, remark=r.name, action=action))
+                if outside in r.destination:
+                    for sz in r.source:
+                        for client in self._src(r, sz):
+                            for srv in self._dest(r, outside):
+                                parts[action].extend(_replies(self.policy, r, srv, client, action))
+        return _dedupe([*head, *parts["deny"], *parts["permit"]])
 
 
-def _replies(policy: PolicyFile, r: Rule, src: Net, dst: Net) -> list[Term]:
-    """Return traffic of rule `r` from `src` (where the service runs) back to `dst` (the clients):
-    one `established` line for all of its TCP, one source-port line per UDP service, one for ICMP."""
+def _replies(policy: PolicyFile, r: Rule, src: Net, dst: Net, action: str = "permit") -> list[Term]:
+    """Return traffic of rule `r` from `src` (where the service runs) back to `dst` (the clients): exactly
+    the service's reply, i.e. from the service port (TCP only `established`), one line per port range, and
+    ICMP for an ICMP service."""
     out = []
     for proto, lo, hi in _ports(policy, r.services):
-        if proto == "tcp":
-            out.append(Term("tcp", src, dst, reply=True, remark=f"{r.name} (replies)"))
-        elif proto == "udp":
-            out.append(Term("udp", src, dst, lo, hi, True, remark=f"{r.name} (replies)"))
-        else:
-            out.append(Term("icmp", src, dst, reply=True, remark=f"{r.name} (replies)"))
+        out.append(Term(proto, src, dst, lo, hi, reply=True, remark=f"{r.name} (replies)", action=action))
     return out
 
 
@@ -300,6 +426,14 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
                 local = ipaddress.IPv4Network(f"{i.address.split('/')[0]}/32")
                 name = "CN-FROM-CITY"
                 filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.city_terms(peer, local))))
+                upd["acl_in"] = name
+            elif d.role == "vpn_hub" and kind == "internet" and d.vpn and d.vpn.role == "hub":
+                name = f"CN-FROM-SPOKES-{len(filters) + 1}"
+                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.hub_terms(host))))
+                upd["acl_in"] = name
+            elif comp.transit_peer(d, i):
+                name = f"CN-FROM-SITE-{len(filters) + 1}"
+                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.transit_terms(host, i))))
                 upd["acl_in"] = name
             ifaces.append(i.model_copy(update=upd) if upd else i)
         out[host] = d.model_copy(update={"filters": filters, "interfaces": ifaces}) if filters else d

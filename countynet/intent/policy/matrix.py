@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from countynet.intent.models import DeviceIntent
 from countynet.intent.policy.compile import Compiler, _ports
 from countynet.intent.policy.zones import Member
-from countynet.topology.policy_models import PolicyFile
+from countynet.topology.policy_models import PolicyFile, Rule
 
 INTERNET_PROBE = "192.0.2.100"  # TEST-NET-1: the emulated internet host
 DENIED_PORT = 23  # telnet: never opened by any rule
@@ -104,16 +104,45 @@ class Matrix:
             return [(h, addr.split("/")[0])]
         return self.sources(zone, township, unit)[:1]
 
+    def rule_sources(self, r: Rule, zone: str) -> list[tuple[str, str]]:
+        """Probe sources of rule `r` in `zone`: its source hosts there when it names some."""
+        if r.source_hosts:
+            hosts = self.destinations(zone, r.source_hosts)
+            return hosts
+        return self.sources(zone, *self.comp.scope_for(r, zone))
+
+    def _denied(self, sz: str, dz: str, proto: str, port: int) -> bool:
+        """Does an unscoped deny rule without hosts cover (sz, dz, proto/port)?"""
+        for d in self.comp.denies:
+            if sz in d.source and dz in d.destination and not (d.scope or d.source_hosts or d.destination_hosts):
+                for p, lo, hi in _ports(self.policy, d.services):
+                    if p == proto and (proto == "icmp" or (lo or 0) <= port <= (hi or 0)):
+                        return True
+        return False
+
     def flows(self) -> list[Flow]:
         out: list[Flow] = []
         connected: set[tuple[str, str]] = set()
+        for d in self.comp.denies:  # deny rules take precedence: one probe each, expected denied
+            proto, lo, _hi = _ports(self.policy, d.services)[0]
+            for sz in d.source:
+                for dz in d.destination:
+                    connected.add((sz, dz))
+                    for sdev, saddr in self.rule_sources(d, sz)[:1]:
+                        for ddev, daddr in self.destinations(dz, d.destination_hosts, *self.comp.scope_for(d, dz),
+                                                             service=(proto, lo or 0))[:1]:
+                            if saddr != daddr and not self._same_segment(saddr, daddr):
+                                out.append(Flow(f"{d.name}", sz, dz, sdev, saddr, ddev, daddr, proto, lo or 0,
+                                                "deny"))
         for r in self.comp.rules:
             ports = _ports(self.policy, r.services)
             proto, lo, _hi = ports[0]
             for sz in r.source:
                 for dz in r.destination:
                     connected.add((sz, dz))
-                    for sdev, saddr in self.sources(sz, *self.comp.scope_for(r, sz)):
+                    if self._denied(sz, dz, proto, lo or 0):
+                        continue
+                    for sdev, saddr in self.rule_sources(r, sz):
                         for ddev, daddr in self.destinations(dz, r.destination_hosts, *self.comp.scope_for(r, dz),
                                                              service=(proto, lo or 0)):
                             if saddr == daddr or self._same_segment(saddr, daddr):

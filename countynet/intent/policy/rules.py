@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from countynet.topology.policy_models import PolicyFile, Rule, parse_port
 
 
-def active_rules(policy: PolicyFile, today: dt.date | None = None) -> list[Rule]:
-    """Allow rules in force today: expired rules stay during the grace period, then drop."""
+def active_rules(policy: PolicyFile, today: dt.date | None = None, action: str = "allow") -> list[Rule]:
+    """Rules of `action` (allow, or deny) in force today: expired rules stay during the grace period, then
+    drop."""
     today = today or dt.date.today()
     out = []
     for r in policy.rules:
-        if r.action != "allow":
+        if r.action != action:
             continue
         if r.expires and (today - r.expires).days > policy.expiry_grace_days:
             continue
