@@ -88,7 +88,7 @@ def policy_matrix_md(rules: dict[str, Any], zones: dict[str, Any]) -> str:
     names = list(zones)
     cell: dict[tuple[str, str], list[str]] = {}
     for r in rules.get("rules", []):
-        mark = "✔" if r["action"] == "allow" else "✘"
+        mark = "✔" if r.get("action", "allow") == "allow" else "✘"
         for a in r["from"]:
             for b in r["to"]:
                 cell.setdefault((a, b), []).append(f"{mark} {' '.join(r.get('services', [])) or 'any'}")
