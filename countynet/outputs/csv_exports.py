@@ -106,7 +106,8 @@ def policy_rows(rules: dict[str, Any]) -> list[list[str]]:
                          for p in r.get("ports", [])) or "any"
         for src in r["from"]:
             for dst in r["to"]:
-                rows.append([zone_label(src), zone_label(dst), "允许 allow" if r.get("action", "allow") == "allow" else "禁止 deny",
+                action = "允许 allow" if r.get("action", "allow") == "allow" else "禁止 deny"
+                rows.append([zone_label(src), zone_label(dst), action,
                              " ".join(r.get("services", [])) or "any", ports,
                              " ".join(r.get("destination_hosts", [])), r["name"], r.get("owner") or "",
                              r.get("reason") or "", r.get("expires") or ""])
