@@ -108,8 +108,13 @@ def test_vpn_hub(bundled):
         child = conn["children"][p.name]
         assert conn["remote"]["id"] == p.remote_id and conn["local"]["id"] == p.local_id
         assert conn["remote_addrs"] == "%any" and conn["local_addrs"] == p.local_address
-        assert child["remote_ts"] == ", ".join(p.remote_networks)
-        assert child["local_ts"] == ", ".join(p.local_networks)
+        # route-based (issue 11): selectors 0.0.0.0/0, the XFRM interface's if_id, the village routed into it
+        assert p.tunnel_interface and d.interface(p.tunnel_interface).kind == "tunnel"
+        assert child["remote_ts"] == child["local_ts"] == "0.0.0.0/0"
+        assert child["if_id_in"] == child["if_id_out"] == p.tunnel_interface.removeprefix("xfrm")
+        up = next(i.name for i in d.interfaces if i.address and i.address.split("/")[0] == p.local_address)
+        assert f"type xfrm dev {up} if_id {child['if_id_in']}\n" in f["etc/network/interfaces"]
+        assert {r.prefix for r in d.routing.static if r.interface == p.tunnel_interface} == set(p.remote_networks)
         assert conn["proposals"] == d.vpn.ike_proposal and child["esp_proposals"] == d.vpn.esp_proposal
         assert conn["version"] == str(d.vpn.ike_version)
         assert conf["secrets"][f"ike-{p.name}"]["secret"] == f'"${{secret:{p.psk_secret}}}"'

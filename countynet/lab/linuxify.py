@@ -6,8 +6,12 @@ collapsed (access/trunk/LAG ports vanish: the lab's bridges do the L2 work), rou
 renamed `e0`, `e1`, ... (the lab's veth names: vendor port names are no Linux names); the loopback and the
 LAN SVIs get the names the linux templates give them (`lo`, `br<vlan>`), asked of the render stage, so the
 naming lives in one place; VRRP dropped (the lab puts the virtual address on the group's master);
-route-based IPsec tunnels dropped (IPsec is policy-based on Linux, so routes through them go too). The name
-map (original -> Linux) is kept for reports.
+route-based IPsec tunnels emulated policy-based (this lab's kernel has neither ESP nor XFRM interfaces; see
+docs/lab.md "Route-based IPsec"): the tunnel device goes, a tunnel address stays as a /32 on `lo` (lab/plan.py:
+the router still sources traffic from it), the peer's selectors are what the intent routes into the tunnel,
+and the routes into it go (a spoke: strongSwan routes the remote selectors in table 220) or, at a hub, point
+at the ISP (they stay static routes, so OSPF still redistributes them; table 220 steers the packets into the
+SA). The name map (original -> Linux) is kept for reports.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None,
     names = linux_names(d, scope)
     ifs: list[Interface] = []
     vips: dict[str, str] = {}
+    tunnels = {i.name for i in d.interfaces if i.kind == "tunnel"}
     for i in d.interfaces:
         if i.name not in names:
             continue
@@ -91,8 +96,13 @@ def linuxify_full(d: DeviceIntent, scope: Collection[str] | None = None,
             vips[new] = f"{i.vrrp.vip}/{i.address.split('/')[1]}"
         ifs.append(i.model_copy(update=upd))
     static = []
+    isp = next((r.next_hop for r in d.routing.static if r.prefix == "0.0.0.0/0" and r.next_hop), None)
+    hub = d.vpn is not None and d.vpn.role == "hub"
     for r in d.routing.static:
-        if r.interface == "null":
+        if r.interface in tunnels:
+            if hub and isp:
+                static.append(r.model_copy(update={"interface": None, "next_hop": isp}))
+        elif r.interface == "null":
             static.append(r.model_copy(update={"interface": "blackhole"}))
         elif r.interface is None:
             static.append(r)

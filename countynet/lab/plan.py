@@ -226,6 +226,9 @@ def build(intents: Mapping[str, DeviceIntent], scope: Collection[str], kernel_es
         for i in lx.intent.interfaces:
             if i.address and i.kind != "tunnel":
                 plan.addrs.append(Addr(ns_of(h), i.name, i.address))
+        for i in intents[h].interfaces:  # route-based tunnels run policy-based here; their address stays
+            if i.kind == "tunnel" and i.address:
+                plan.addrs.append(Addr(ns_of(h), "lo", f"{i.address.split('/')[0]}/32"))
         for ifname, vip in lx.vips.items():
             plan.addrs.append(Addr(ns_of(h), ifname, vip))
     _outside(plan, intents)

@@ -1,8 +1,11 @@
-"""A village on broadband: its ISP port and default, the IPsec tunnel to the hub and the county behind it."""
+"""A village on broadband: its ISP port and default, the IPsec tunnel to the hub and the county behind it.
+Route-based like the hub: whatever is routed into the tunnel is protected (selectors 0.0.0.0/0 on the wire);
+the peer's local/remote networks name what each end routes into it (the lab's policy-based emulation uses them)."""
 
 from __future__ import annotations
 
 from countynet.intent.facts import Facts
+from countynet.intent.features.vpn_hub import village_networks
 from countynet.intent.models import Interface, StaticRoute, Tunnel, Vpn, VpnPeer
 from countynet.intent.parts import NOTHING, Part
 from countynet.intent.plan import DevicePlan
@@ -36,4 +39,4 @@ def vpn_spoke(dev: DevicePlan, facts: Facts) -> Part:
                 peers=[VpnPeer(name=hub, local_address=public, remote_address=hub_addr,
                                local_id=f"{dev.name}.{facts.domain}", remote_id=f"{hub}.{facts.domain}",
                                psk_secret=v.psk_secret, tunnel_interface=tname,
-                               local_networks=list(v.local_networks), remote_networks=county)]))
+                               local_networks=village_networks(v.local_networks, v.tunnel), remote_networks=county)]))
