@@ -155,6 +155,22 @@ def test_narrowed_rule_lists_every_lost_permit_with_owner_reason_expiry(change: 
     assert change.data["policy_note"], "says whether the policy diff is exhaustive"
 
 
+def test_exhaustive_diff_shows_the_lost_traffic_or_says_why_not(change: Change) -> None:
+    """verify's symbolic engine compares every packet of both builds: the narrowed rule's lost port is a
+    removed region; when the engine cannot read a build, the page says the diff is not exhaustive."""
+    regions = change.data["regions"]
+    if not regions:
+        print(f"exhaustive diff not run: {change.data['policy_note']}")
+        assert "could not run" in change.data["policy_note"] or "not available" in change.data["policy_note"]
+        return
+    assert change.data["policy_note"].startswith("穷举差异："), change.data["policy_note"]
+    (rule,) = change.data["rules"]
+    ports = [p.split("/")[1] for p in rule["lost"]["ports"]]
+    lost = [r for r in regions if r["change"] == "removed" and r["rule"] == NARROWED]
+    assert lost and all(any(f"/{port}" in r["regions"] for r in lost) for port in ports), lost
+    assert "不再探测" not in change.data["policy_note"]
+
+
 def test_markdown_carries_the_same_changes(change: Change) -> None:
     for text in (change.added, change.moved_to, change.moved_from, NARROWED, change.rule_before["owner"]):
         assert text in change.md

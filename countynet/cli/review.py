@@ -15,6 +15,7 @@ import typer
 import yaml
 
 from countynet.cli.common import err, out
+from countynet.review.compare import EXHAUSTIVE_PENDING
 
 
 def _lock(topology: Path) -> dict[str, Any]:
@@ -26,17 +27,27 @@ def _lock(topology: Path) -> dict[str, Any]:
 
 
 def _regions(before: Any, after: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """The exhaustive policy diff, when the verifier offers one (`countynet.verify.region_diff`)."""
+    """The exhaustive policy diff from the verifier (`countynet.verify.offline_run.offline_diff`): every region
+    of admitted traffic added or removed per zone pair. (None, why) when it cannot run on these builds: the
+    page then says the policy diff is not exhaustive, never that nothing changed."""
+    from countynet.outputs.build_reader import BuildError
+
     try:
-        import countynet.verify as verify
-    except ImportError:
-        return None, None
-    fn = getattr(verify, "region_diff", None)
-    if fn is None:
-        return None, None
-    rows = fn(before, after)
-    note = "穷举差异由 countynet verify 的符号引擎给出。Exhaustive difference from countynet verify's symbolic engine."
-    return [dict(r) for r in rows], note
+        from countynet.verify.offline_run import offline_diff
+    except ImportError as exc:
+        return None, f"穷举差异不可用 The exhaustive diff is not available here ({exc}); {EXHAUSTIVE_PENDING}"
+    try:
+        rows = offline_diff(after, before)
+    except (BuildError, ValueError) as exc:
+        why = exc.render() if isinstance(exc, BuildError) else str(exc)
+        return None, (f"穷举差异未能运行 The exhaustive diff could not run: {why.splitlines()[0]}. "
+                      f"{EXHAUSTIVE_PENDING}")
+    regions = [dict(r) for r in rows if r.get("change") in ("added", "removed")]
+    note = ("穷举差异：countynet verify 的符号引擎比较了两次构建中每对端点之间的全部报文，下表列出每个区域对"
+            "新增或失去的允许流量。Exhaustive difference: countynet verify's symbolic engine compared every packet "
+            "between every pair of endpoints of both builds; the table lists, per zone pair, the admitted traffic "
+            "added or removed.")
+    return regions, note
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +62,9 @@ def register(app: typer.Typer) -> None:
                                                      help="use build files that differ from manifest.json")] = False,
         out_dir: Annotated[Path | None, typer.Option("--out", help="where review.html/.md/.json and diagrams/ go "
                                                      "(default: <build>/reports/review)")] = None,
+        exhaustive: Annotated[bool, typer.Option("--exhaustive/--no-exhaustive",
+                                                 help="diff every packet's fate with verify's symbolic engine "
+                                                      "(slower; without it the policy diff is rule-level)")] = True,
         as_json: Annotated[bool, typer.Option("--json", help="print the review's data as JSON")] = False,
     ) -> None:
         """Write the change review (HTML page, Markdown, diagrams) of the build against git REF. Exit 0 written,
@@ -67,7 +81,7 @@ def register(app: typer.Typer) -> None:
             try:
                 ref = reference_build(topology, against, Path(tmp), as_json)
                 ref_lock = _lock(Path(tmp) / "src" / _rel(topology))
-                regions, note = _regions(ref, reader)
+                regions, note = _regions(ref, reader) if exhaustive else (None, None)
                 rev = compare(ref, reader, ref_lock, _lock(topology), before_label=against,
                               after_label=f"{build}", regions=regions, policy_note=note)
             except BuildError as exc:

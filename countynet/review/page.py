@@ -26,6 +26,8 @@ KIND_ZH = {"added": "新增 added", "removed": "删除 removed", "moved": "迁�
 FIELD_ZH = {"services": "服务 services", "ports": "端口 ports", "destination_hosts": "目的主机 hosts",
             "from": "源区域 from", "to": "目的区域 to", "scope": "范围 scope", "owner": "负责人 owner",
             "reason": "理由 reason", "expires": "到期 expires"}
+REGION_ZH = {"change": "变化 change", "from": "源区域 from", "to": "目的区域 to", "packets": "报文数 packets",
+             "example": "示例 example", "rule": "规则 rule", "regions": "地址/端口区域 regions"}
 MD_DIFF_LINES = 120      # per device in the Markdown (the HTML page has every line)
 MD_DIFF_TOTAL = 4000     # in all; a GitHub job summary holds 1 MiB
 MD_ROWS = 300            # rows per table in the Markdown (the HTML page and review.json have them all)
@@ -109,8 +111,11 @@ Make sure the old device is gone and caches have expired before the new one come
 <li class="gained" data-permit="gained">+ {{ p }}</li>
 {% endfor %}{% for p in c.permits_lost %}<li class="lost" data-permit="lost">− {{ p }}</li>{% endfor %}</ul></details>
 {% endfor %}{% endif %}
-{% if r.regions %}<h3>穷举差异 Exhaustive difference</h3><table id="region-changes"><tr>{% for k in region_cols %}
-<th>{{ k }}</th>{% endfor %}</tr>{% for row in r.regions %}<tr>{% for k in region_cols %}<td>{{ row.get(k, "") }}</td>
+{% if r.regions %}<h3>穷举差异 Exhaustive difference ({{ r.regions|length }})</h3><table id="region-changes"><tr>
+{% for k in region_cols %}<th>{{ region_zh.get(k, k) }}</th>{% endfor %}</tr>
+{% for row in r.regions %}<tr data-change="{{ row.get('change', '') }}" data-rule="{{ row.get('rule', '') }}">
+{% for k in region_cols %}<td>
+{{ kind_zh.get(row.get(k, ""), row.get(k, "")) if k == "change" else row.get(k, "") }}</td>
 {% endfor %}</tr>{% endfor %}</table>{% endif %}
 <h3>探测流变化 Probe flows whose verdict changes ({{ r.flows|length }})</h3>
 <p class="muted">探测流是样本：“不再探测”表示变更后的探测矩阵不含此流，其结果以上方规则许可为准。
@@ -178,7 +183,7 @@ def html(review: Review, diagrams: Iterable[Diagram] = (), diagrams_note: str = 
         moves=[c for c in review.devices if c.kind != "changed"], label=_label,
         reused=[a for a in review.addresses if a.reuses], legend=LEGEND, colours=COLOURS, marks=MARKS,
         diagrams=diags, unchanged=[d for d in diags if not d.changed and d.kind != "county"],
-        svg=lambda d: Markup(d.svg), diagrams_note=diagrams_note, region_cols=cols,
+        svg=lambda d: Markup(d.svg), diagrams_note=diagrams_note, region_cols=cols, region_zh=REGION_ZH,
         with_diffs=[c for c in review.devices if c.diffs], colour_diff=_colour_diff)
 
 
@@ -257,8 +262,8 @@ def markdown(review: Review, diagrams: Iterable[Diagram] = (), diagram_dir: str 
         cols: list[str] = []
         for row in review.regions:
             cols += [k for k in row if k not in cols]
-        lines += ["", "### 穷举差异 Exhaustive difference", ""]
-        lines += _table(cols, [[row.get(k, "") for k in cols] for row in review.regions])
+        lines += ["", f"### 穷举差异 Exhaustive difference ({len(review.regions)})", ""]
+        lines += _table([REGION_ZH.get(k, k) for k in cols], [[row.get(k, "") for k in cols] for row in review.regions])
     lines += ["", f"### 探测流变化 Probe flows whose verdict changes ({len(review.flows)})", ""]
     lines += (_table(["流 flow", "规则 rule", "之前 before", "之后 after"],
                      [[f"`{f.flow}`", f.rule_after or f.rule_before, KIND_ZH.get(f.before, f.before),
