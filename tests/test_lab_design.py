@@ -177,6 +177,23 @@ def test_first_isp_serves_the_portal(isp_lab):
     assert _connect_from_internet(lab, "yx-portal-1", _published(build, "yx-fw-1", "yx-portal-1", 443), 443)
 
 
+def test_second_isp_asymmetry_is_what_the_design_says(isp_lab):
+    """The cause, as routes: the internet reaches the unicom address through yx-fw-2, while the core that is the
+    portal's gateway sends anything bound for the internet host to yx-fw-1 (the OSPF default with metric 1)."""
+    lab, build = isp_lab
+    inv = json.loads((lab.lab_dir / "lab.json").read_text())
+    inet = next(p["address"].split("/")[0] for p in inv["probes"] if p["ns"] == "cn-inet-host")
+    fw_out = {fw: next(i["address"].split("/")[0] for i in _intent(build, fw)["interfaces"] if i.get("nat_outside"))
+              for fw in ("yx-fw-1", "yx-fw-2")}
+    fw_in = {fw: {i["address"].split("/")[0] for i in _intent(build, fw)["interfaces"] if i.get("address")}
+             for fw in ("yx-fw-1", "yx-fw-2")}
+    unicom = _published(build, "yx-fw-2", "yx-portal-1", 443)
+    assert f"via {fw_out['yx-fw-2']} " in _ns("cn-internet", "ip", "route", "get", unicom).stdout
+    back = _ns(lab.devices["yx-core-1"].namespace, "ip", "route", "get", inet).stdout
+    via = back.split(" via ")[1].split()[0]
+    assert via in fw_in["yx-fw-1"], (back, fw_in)  # the next hop is yx-fw-1's inside address
+
+
 @pytest.mark.xfail(strict=True, reason="issue 11 'the second ISP cannot serve', NOT fixed yet: yx-fw-2 publishes "
                    "the portal on the second ISP's address, but the cores' default route (OSPF metric 1 vs 100) "
                    "sends the reply to yx-fw-1, which has no session for it; docs/design.md 'Dual ISP'")
