@@ -55,7 +55,7 @@ ALLOWED = [
     r" port link-aggregation group \d+", r" port link-mode route", rf" ip address {IP} {IP}",
     rf" source {IFNAME}", rf" destination {IP}", rf" tunnel protection ipsec profile {NAME}",
     r" ospf network-type p2p", r" ospf cost \d+", r" ospf timer (?:hello|dead) \d+",
-    rf" ospf authentication-mode hmac-sha256 \d+ plain {SECRET}",
+    rf" ospf authentication-mode (?:hmac-sha256|md5) \d+ plain {SECRET}",
     rf" peer {IP} password simple {SECRET}", rf" peer {IP} ttl-security hops \d+", rf"  peer {IP} route-limit \d+ \d+",
     rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
     r" dhcp select (?:server|relay)", rf" dhcp relay server-address {IP}", r" nat outbound \d+",

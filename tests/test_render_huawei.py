@@ -49,7 +49,7 @@ COMMON = [
     rf" ip address {IP} {IP}",
     r" tunnel-protocol ipsec", rf" source {IFNAME}", rf" destination {IP}", rf" ipsec profile {NAME}",
     r" ospf network-type p2p", r" ospf cost \d+", r" ospf timer (?:hello|dead) \d+",
-    rf" ospf authentication-mode hmac-sha256 \d+ cipher {SECRET}",
+    rf" ospf authentication-mode (?:hmac-sha256|md5) \d+ cipher {SECRET}",
     rf" peer {IP} password cipher {SECRET}", rf" peer {IP} valid-ttl-hops \d+", rf"  peer {IP} route-limit \d+ \d+",
     rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
     r" dhcp select (?:global|relay)", rf" dhcp relay server-ip {IP}", r" nat outbound \d+",

@@ -27,7 +27,7 @@ from countynet.intent.features.stp import stp
 from countynet.intent.features.uplinks import uplinks
 from countynet.intent.features.vpn_hub import vpn_hub
 from countynet.intent.features.vpn_spoke import vpn_spoke
-from countynet.intent.models import DeviceIntent, Routing, Vlan
+from countynet.intent.models import DeviceIntent, Interface, Routing, Vlan
 from countynet.intent.parts import Part, concatenate
 from countynet.intent.plan import DevicePlan, allocate, plan
 from countynet.topology.validated import Topology
@@ -61,6 +61,16 @@ def _site_name(dev: DevicePlan, facts: Facts) -> str:
     return f"{facts.topo.county.county.name_zh}信息中心 information centre"
 
 
+def _ospf_auth(i: Interface, facts: Facts) -> Interface:
+    """An OSPF interface whose peer's platform has no HMAC-SHA OSPF authentication (FRR 8.4 on Debian 12)
+    authenticates with keyed MD5, the one algorithm both ends have (docs/security.md); every other OSPF
+    interface keeps HMAC-SHA-256."""
+    peer = facts.devices.get(i.peer.host) if i.ospf and i.peer else None
+    if i.ospf and peer is not None and "hmac-sha256" not in peer.flavour.ospf_auth:
+        return i.model_copy(update={"ospf": i.ospf.model_copy(update={"auth": "md5"})})
+    return i
+
+
 def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent:
     """One device's intent: its layout features, then its sections (OSPF, management, NAT, server, filters,
     spanning tree)."""
@@ -74,6 +84,7 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
     interfaces = list(layout.interfaces)
     if routing_ospf is None:  # a device without OSPF (VPN village, server) carries no OSPF settings
         interfaces = [i.model_copy(update={"ospf": None}) if i.ospf else i for i in interfaces]
+    interfaces = [_ospf_auth(i, facts) for i in interfaces]
     fl = dev.flavour
     return DeviceIntent(
         hostname=dev.name, fqdn=f"{dev.name}.{facts.domain}", role=dev.role, platform=fl.family, flavour=fl.name,

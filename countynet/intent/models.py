@@ -30,6 +30,8 @@ class OspfIf(M):
     cost: int = 10
     passive: bool = False
     network_type: Literal["point-to-point", "broadcast"] = "point-to-point"
+    auth: Literal["hmac-sha256", "md5"] = Field("hmac-sha256", description=(
+        "authentication algorithm: md5 on a link to an FRR 8.4 router (it has no HMAC-SHA for OSPF)"))
 
 
 class Vrrp(M):

@@ -11,6 +11,8 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
   where flavours of one family differ), ``privilege`` (user role -> level);
 * ``tools``: Netmiko device_type, NAPALM driver, hier_config platform, Ansible network_os / connection;
 * ``deploy``: the push driver and hier_config's sectional exit word; ``roundtrip``: the round-trip parser.
+* ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
+  MD5); a link to a platform without HMAC-SHA (FRR 8.4) uses MD5 on both ends.
 
 Nothing else in countynet hard-codes a platform fact: the topology catalog names a flavour per hardware
 model, and every stage reads the flavour from here. The files are package data, loaded once per process.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -94,6 +96,8 @@ class Flavour(_Frozen):
     capabilities: Capabilities
     privilege: dict[str, int]
     commands: dict[str, str] = Field(default_factory=dict)
+    ospf_auth: tuple[Literal["hmac-sha256", "md5"], ...] = Field(("hmac-sha256", "md5"), description=(
+        "OSPF authentication algorithms, preferred first; a link uses the first one both ends have"))
     tools: Tools
     deploy: Deploy
     roundtrip: str = Field(description="round-trip parser (countynet.render.roundtrip.<name>)")

@@ -1,8 +1,9 @@
 """The management plane: the address engineers and the push engine use, users with the flavour's privilege
 levels, NTP, syslog, SNMPv3, AAA, banner and login limits.
 
-Local users are the fallback when the AAA servers do not answer; their secret references are derived per
-device (`<secret>.<host>`), so the credentials read off one stolen village router open no other device.
+Local users are the fallback when the AAA servers do not answer; their secret references, and the AAA shared
+key's, are derived per device (`<secret>.<host>`), so the credentials read off one stolen village router open no
+other device (the AAA server holds one key per client).
 SSH and SNMP are accepted from the jump hosts and the SNMP managers only (docs/security.md)."""
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def management(dev: DevicePlan, facts: Facts, layout: Layout) -> Management:
         ntp_servers=servers(m.ntp_servers), syslog_servers=servers(m.syslog_servers),
         snmp_managers=servers(m.snmp_managers),
         snmp_users=[SnmpUser(name=s.name, auth_secret=s.auth_secret, priv_secret=s.priv_secret) for s in m.snmp_users],
-        aaa_servers=servers(m.aaa_servers), aaa_protocol=m.aaa_protocol, aaa_key=m.aaa_key, banner=m.banner, timezone=m.timezone, login_attempts=m.login_attempts,
+        aaa_servers=servers(m.aaa_servers), aaa_protocol=m.aaa_protocol,
+        aaa_key=local_secret(m.aaa_key, dev.name) if m.aaa_key else None,
+        banner=m.banner, timezone=m.timezone, login_attempts=m.login_attempts,
         lockout_minutes=m.lockout_minutes, idle_timeout_minutes=m.idle_timeout_minutes, domain=facts.domain)
 
 
