@@ -319,3 +319,13 @@ def test_markdown_stays_within_a_job_summary_for_a_large_change() -> None:
     md = page.markdown(rev)
     assert len(md.encode()) < 1_048_576 and f"{2000 - page.MD_ROWS} more row(s)" in md
     assert page.html(rev).count("data-kind=\"freed\"") == 2000   # the page keeps every row
+
+
+def test_freed_addresses_show_their_hold_and_ended_holds_are_listed() -> None:
+    old = {"addresses": {"loopback": {"yx-a-v1": "10.0.0.1/32"}},
+           "freed": {"loopback": {"10.0.0.9/32": {"owner": "yx-a-v9", "freed": "2026-01-01", "until": "2026-04-01"}}}}
+    new = {"addresses": {"loopback": {}},
+           "freed": {"loopback": {"10.0.0.1/32": {"owner": "yx-a-v1", "freed": "2026-12-01", "until": "2027-03-01"}}}}
+    rows = {a.key: a for a in address_changes(old, new)}
+    assert rows["addresses.loopback.yx-a-v1"].held_until == "2027-03-01"
+    assert rows["freed.loopback.10.0.0.9/32"].kind == "hold-ended"

@@ -79,6 +79,7 @@ class AddressChange:
     reused_by: list[str] = field(default_factory=list)   # freed: new owners that take (part of) the value
     reuses: list[str] = field(default_factory=list)      # new: freed owners whose value it takes
     same_device: str | None = None  # the same device's entry under its new (or old) name, when it moved
+    held_until: str | None = None   # freed: the allocator holds the value until this date (not reusable before)
 
 
 @dataclass
@@ -291,6 +292,15 @@ def _overlap(key_a: str, a: str, key_b: str, b: str) -> bool:
     return ga == gb and a == b
 
 
+def _holds(lock: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Held (freed, not yet reusable) prefixes of a lock's `freed:` section: prefix -> {owner, until, pool}."""
+    out: dict[str, dict[str, Any]] = {}
+    for pool, entries in (lock.get("freed") or {}).items():
+        for prefix, info in (entries or {}).items():
+            out[str(prefix)] = {**(info if isinstance(info, dict) else {}), "pool": pool}
+    return out
+
+
 def _renamed(key: str, renames: Mapping[str, str]) -> str:
     """A lock key with a moved device's old owner names replaced by its new ones."""
     section, group, owner = key.split(".", 2)
@@ -314,6 +324,14 @@ def address_changes(old_lock: Mapping[str, Any], new_lock: Mapping[str, Any],
             out.append(AddressChange("new", key, None, b[key]))
         elif a[key] != b[key]:
             out.append(AddressChange("moved", key, a[key], b[key]))
+    held_old, held_new = _holds(old_lock), _holds(new_lock)
+    for c in out:
+        if c.kind == "freed" and c.before in held_new:
+            c.held_until = str(held_new[c.before].get("until", "?"))
+    for prefix in sorted(set(held_old) - set(held_new)):   # a hold that ended: the prefix may be reused now
+        h = held_old[prefix]
+        out.append(AddressChange("hold-ended", f"freed.{h['pool']}.{prefix}", f"{h.get('owner', '?')} until "
+                                 f"{h.get('until', '?')}", None))
     released = [c for c in out if c.before is not None and c.kind in ("freed", "moved")]
     taken = [c for c in out if c.after is not None and c.kind in ("new", "moved")]
     for f in released:

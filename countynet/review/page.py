@@ -22,7 +22,7 @@ from countynet.review.diagram import COLOURS, LEGEND, MARKS, Diagram
 
 KIND_ZH = {"added": "新增 added", "removed": "删除 removed", "moved": "迁移 moved", "changed": "配置变更 changed",
            "freed": "释放 freed", "new": "新分配 new", "allowed": "允许 allowed", "denied": "拒绝 denied",
-           "absent": "不再探测 not probed"}
+           "absent": "不再探测 not probed", "hold-ended": "保留期满 hold ended"}
 FIELD_ZH = {"services": "服务 services", "ports": "端口 ports", "destination_hosts": "目的主机 hosts",
             "from": "源区域 from", "to": "目的区域 to", "scope": "范围 scope", "owner": "负责人 owner",
             "reason": "理由 reason", "expires": "到期 expires"}
@@ -90,7 +90,8 @@ Make sure the old device is gone and caches have expired before the new one come
 <td><code>{{ a.key }}</code></td><td>{{ a.before or "" }}</td><td>{{ a.after or "" }}</td>
 <td>{% if a.reused_by %}由 taken by {{ a.reused_by|join(", ") }}{% endif %}{% if a.reuses %}复用 reuses
 {{ a.reuses|join(", ") }}{% endif %}{% if a.same_device %}同一设备迁移 same device, moved:
-<code>{{ a.same_device }}</code>{% endif %}</td></tr>
+<code>{{ a.same_device }}</code>{% endif %}{% if a.held_until %}保留至 held until {{ a.held_until }}
+（期间不会分配给他人 not given to another owner before）{% endif %}</td></tr>
 {% endfor %}</table>{% endif %}
 
 <h2 id="policy">策略变更 Policy change</h2>
@@ -214,7 +215,8 @@ def _rule_row(c: RuleChange) -> list[Any]:
 def _addr_row(a: AddressChange) -> list[Any]:
     reuse = (f"由 taken by {', '.join(a.reused_by)}" if a.reused_by else "") + (
         f"复用 reuses {', '.join(a.reuses)}" if a.reuses else "") + (
-        f"同一设备迁移 same device, moved: `{a.same_device}`" if a.same_device else "")
+        f"同一设备迁移 same device, moved: `{a.same_device}`" if a.same_device else "") + (
+        f"保留至 held until {a.held_until}" if a.held_until else "")
     return [KIND_ZH.get(a.kind, a.kind), f"`{a.key}`", a.before or "", a.after or "", reuse]
 
 
