@@ -179,7 +179,7 @@ def test_policy_reference_errors_are_located(topo_copy: Path, bad: str) -> None:
     if bad == "zone":
         edit(topo_copy / "policy.yaml", "to: [servers]", "to: [server]")
     else:
-        edit(topo_copy / "policy.yaml", "services: [https, docex]", "services: [https, docx]")
+        edit(topo_copy / "policy.yaml", "services: [docex]", "services: [docx]")
     with pytest.raises(TopologyError) as info:
         compile_topology(topo_copy)
     text = info.value.render()

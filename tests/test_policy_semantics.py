@@ -178,13 +178,15 @@ def test_deny_rule_is_honoured_before_the_allows(topo_copy: Path) -> None:
     edit(topo_copy / "policy.yaml", ANCHOR, DENY + ANCHOR)
     r = compile_topology(topo_copy)
     police, oa = address(r.intents["yx-biz-police"]), address(r.intents["yx-oa-1"])
+    docex = address(r.intents["yx-docex-1"])
     villages = [d for d in r.intents.values() if d.role == "village_cpe"]
     assert villages
     for v in villages:
         iface, net = lan(v, "village-lan")
         rules = acl_in(v, iface)
         assert first_match(rules, "tcp", host_in(net), police, 443) == "deny", v.hostname
-        assert first_match(rules, "tcp", host_in(net), police, 8443) == "permit"  # docex stays allowed
+        assert first_match(rules, "tcp", host_in(net), docex, 8443) == "permit"  # other rules stay allowed
+        assert first_match(rules, "tcp", host_in(net), police, 8443) == "deny"  # docex only to its server
         assert first_match(rules, "tcp", host_in(net), oa, 443) == "permit"
     town = next(d for d in r.intents.values() if d.role == "township_switch")
     iface, net = lan(town, "township-lan")
