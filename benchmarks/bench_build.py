@@ -69,9 +69,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         result = render(compile_topology(root / "topology"))
-        from countynet.outputs.extras import build_extras
+        from countynet.outputs.derived import derived_files
 
-        result.extra.update(build_extras(result))
+        result.extra.update(derived_files(result))
         write_build(result, Path(tmp) / "build", write_lock=False, inventory_dir=Path(tmp) / "inventory")
         print(f"  countynet build as the CLI does it (+ docs, Batfish snapshot, kits, writing): "
               f"{time.perf_counter() - t0:.3f} s")

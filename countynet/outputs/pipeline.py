@@ -82,7 +82,7 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
                 ) -> dict[str, Any]:
     """Write build/ and inventory/ atomically, and the lock file; return the manifest.
 
-    The build holds every device's intent and configs, the inventories, and the extras (docs, Batfish
+    The build holds every device's intent and configs, the inventories, and the derived files (docs, Batfish
     snapshot, township kits, the policy data verify and the lab read); `manifest.json` lists each file's
     sha256, each device's selection facts and the fingerprints of the topology it was built from (see
     `countynet.outputs.manifest`). The inventories are also kept at the top level (`inventory/`, beside
@@ -93,9 +93,9 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
     from countynet.outputs.manifest import MANIFEST, make_manifest, manifest_text, source_fingerprints
 
     if not result.extra:
-        from countynet.outputs.extras import build_extras
+        from countynet.outputs.derived import derived_files
 
-        result.extra = build_extras(result)
+        result.extra = derived_files(result)
     files: dict[str, str] = {}
     for host, d in result.intents.items():
         files[f"intent/{host}.yaml"] = intent_yaml(d)

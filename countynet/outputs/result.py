@@ -1,5 +1,5 @@
 """What a build computes before it is written: the compiled topology, every device's intent, its rendered
-configs and the other output files. Shared by the pipeline and the output writers (extras, policy data)."""
+configs and the other output files. Shared by the pipeline and the output writers (derived files, policy data)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Extra build outputs beyond intent/configs/inventories (docs, Batfish snapshot, kits, the policy data that
+"""Build outputs derived from the compiled build beyond intent/configs/inventories (docs, Batfish snapshot, kits, the policy data that
 verify and the lab read), each from the compiled build."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from countynet.outputs.result import BuildResult
 
 
-def build_extras(result: BuildResult) -> dict[str, str]:
+def derived_files(result: BuildResult) -> dict[str, str]:
     from countynet.outputs.acl_map import acl_map_files
     from countynet.outputs.batfish_snapshot import snapshot_files
     from countynet.outputs.docs import auditor_docs, device_docs
