@@ -1,5 +1,5 @@
-"""Build outputs derived from the compiled build beyond intent/configs/inventories (docs, Batfish snapshot, kits, the policy data that
-verify and the lab read), each from the compiled build."""
+"""Files derived from the compiled build beyond intents, configs and inventories: docs, the Batfish snapshot,
+kits and the policy data that verify and the lab read."""
 
 from __future__ import annotations
 
