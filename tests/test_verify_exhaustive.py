@@ -78,7 +78,7 @@ def test_dropped_final_deny_is_caught(bundled_build: Path, baseline: Result, tmp
 def test_swapped_permit_is_caught(bundled_build: Path, baseline: Result, tmp_path: Path) -> None:
     """The city edge's first permit for replies turned into a deny: the units lose their superiors' answers."""
     def change(text: str) -> str:
-        m = re.search(r"^( \d+ )permit (tcp 10\.36\.\S+ \S+ \S+ \S+ established)$", text, flags=re.M)
+        m = re.search(r"^( \d+ )permit (tcp 10\.36\.\S+ .*established)$", text, flags=re.M)
         assert m, "no reply line on the city edge"
         return text[:m.start()] + f"{m.group(1)}deny {m.group(2)}" + text[m.end():]
 

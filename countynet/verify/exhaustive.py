@@ -483,6 +483,7 @@ class Checker:
         t = time.perf_counter()
         self.net = Network(build, engine)
         self.e = self.net.e
+        self.e.cover_limit = min(self.e.cover_limit, 80)  # widening regions is quadratic; above this, exact lists
         self.policy = Policy(self.net)
         self.t_parse = time.perf_counter() - t
         e, net = self.e, self.net
@@ -625,22 +626,34 @@ class Checker:
     def _transit_spaces(self) -> tuple[BDD, BDD]:
         """The transit filters as constraints: a packet leaving the endpoints behind a link passes the inbound
         filter on it; a packet entering them passes the outbound one. Links to the same peer on two devices
-        (dual-homed) are alternatives: may admit = either, must admit = both."""
+        (dual-homed) are alternatives: may admit = either, must admit = both. Inbound constraints are kept per
+        group and applied to the group's own sources (`transit_for`); outbound ones are returned as one
+        constraint on destinations."""
         e = self.e
         groups: dict[tuple[frozenset[int], str], list[BDD]] = {}
-        sides: dict[frozenset[int], tuple[BDD, BDD]] = {}
+        sides: dict[frozenset[int], BDD] = {}
         for _host, _iface, direction, flt, behind in self.transit:
             ids = frozenset(id(x) for x in behind)
-            key = (ids, direction)
             if ids not in sides:
-                sides[ids] = (self.net.space_of("src", [p for x in behind for p in x.prefixes]),
-                              self.net.space_of("dst", [p for x in behind for p in x.prefixes]))
-            sb, db = sides[ids]
-            applies = (sb & ~db) if direction == "inbound" else (db & ~sb)
-            groups.setdefault(key, []).append(~applies | e.admitted(flt))
+                sides[ids] = self.net.space_of("dst", [p for x in behind for p in x.prefixes])
+            groups.setdefault((ids, direction), []).append(e.admitted(flt))
+        self.transit_groups: dict[int, list[tuple[BDD, BDD]]] = {}
         may, must = e.valid, e.valid
-        for sets in groups.values():
+        for (ids, direction), sets in groups.items():
             m, a = self._may_must(sets)
+            db = sides[ids]
+            if direction == "inbound":  # for the group's sources: what leaves the group passes the filter
+                for i in ids:
+                    self.transit_groups.setdefault(i, []).append((db | m, db | a))
+            else:  # for every source outside the group: what enters it passes the filter
+                sb = self.net.space_of("src", [p for x in self.eps if id(x) in ids for p in x.prefixes])
+                may, must = may & (sb | ~db | m), must & (sb | ~db | a)
+        return may, must
+
+    def transit_for(self, ep: Endpoint) -> tuple[BDD, BDD]:
+        """The transit constraints on packets from `ep` (may, must)."""
+        may, must = self.transit_may, self.transit_must
+        for m, a in self.transit_groups.get(id(ep), []):
             may, must = may & m, must & a
         return may, must
 
@@ -655,7 +668,8 @@ class Checker:
     def network(self, ep: Endpoint) -> tuple[BDD, BDD]:
         """What the network may and must admit from `ep` to every other endpoint (within the universe)."""
         may, must = self._network(ep)
-        return may & self.transit_may, must & self.transit_must
+        t_may, t_must = self.transit_for(ep)
+        return may & t_may, must & t_must
 
     def _network(self, ep: Endpoint) -> tuple[BDD, BDD]:
         src = self.ep_src[id(ep)]
@@ -688,7 +702,7 @@ class Checker:
         to_inside = self.dst_inside & ~own
         u = self.hub_in.get(id(ep), self.e.valid) & ((to_inside & d_may) | (self.dst_inet & self.inet_out_may)
                                                       | (self.dst_city & self.city_out_may))
-        return self.ep_src[id(ep)] & u & self.transit_may & self.universe(ep)
+        return self.ep_src[id(ep)] & u & self.transit_for(ep)[0] & self.universe(ep)
 
     def universe(self, ep: Endpoint) -> BDD:
         """Every packet from `ep` to another endpoint (outside to outside excluded, the own segment excluded)."""
@@ -785,8 +799,10 @@ class Checker:
         zone_dst = {z: self._union(self.ep_space[id(ep)] for ep in self.eps if ep.zone == z) for z in zones}
         acc: dict[tuple[str, str, str], BDD] = {}
         covered = e.false
-        n_may, n_must = e.false, e.false
-        zone_src: dict[str, BDD] = {}
+        z_may: dict[str, BDD] = {}
+        z_must: dict[str, BDD] = {}
+        z_att: dict[str, BDD] = {}
+        z_uni: dict[str, BDD] = {}
         outside = sum(1 for ep in self.eps if ep.outside)
         pairs = 0
         self.may: dict[int, BDD] = {}
@@ -796,26 +812,27 @@ class Checker:
             may, must = self.network(ep)
             may, must = may & uni, must & uni
             self.may[id(ep)], self.must[id(ep)] = may, must
-            # sources are disjoint: the unions below are the whole network's sets, compared with the policy once
-            n_may, n_must, covered = n_may | may, n_must | must, covered | uni
-            zone_src[ep.zone] = zone_src.get(ep.zone, e.false) | self.ep_src[id(ep)]
-            pairs += len(self.eps) - 1 - (outside - 1 if ep.outside else 0)
-        pol = self.policy.admitted & covered
-        n_att = e.false
-        for ep in self.eps:
+            # sources are disjoint: per source zone, the unions are the zone's sets, compared with the policy once
+            z = ep.zone
+            z_may[z] = z_may.get(z, e.false) | may
+            z_must[z] = z_must.get(z, e.false) | must
+            z_uni[z] = z_uni.get(z, e.false) | uni
             if ep.kind in ATTACKERS and ep.gateways:
-                n_att = n_att | self.attacker(ep)
-        attack = n_att & ~pol & ~n_may  # what a compromise adds to the network's own extras
-        for kind, diff in (("extra-allow", n_may & ~pol), ("missing-allow", pol & ~n_must),
-                           ("attacker-extra-allow", attack)):
-            if diff == e.false:
+                z_att[z] = z_att.get(z, e.false) | self.attacker(ep)
+            pairs += len(self.eps) - 1 - (outside - 1 if ep.outside else 0)
+        for sz in zones:
+            if sz not in z_uni:
                 continue
-            for sz in zones:
-                part = diff & zone_src[sz]
-                if part == e.false:
+            covered = covered | z_uni[sz]
+            pol = self.policy.admitted & z_uni[sz]
+            extra = z_may[sz] & ~pol
+            parts = (("extra-allow", extra), ("missing-allow", pol & ~z_must[sz]),
+                     ("attacker-extra-allow", z_att.get(sz, e.false) & ~pol & ~z_may[sz]))
+            for kind, diff in parts:
+                if diff == e.false:
                     continue
                 for z in zones:
-                    d = part & zone_dst[z]
+                    d = diff & zone_dst[z]
                     if d != e.false:
                         acc[(kind, sz, z)] = d
         for (kind, sz, dz), d in sorted(acc.items()):
