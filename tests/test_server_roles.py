@@ -1,21 +1,23 @@
 """playbooks/servers.yml (role countynet_server_baseline) against two real "servers" in network namespaces.
 
-What is real here: each server is its own network namespace with its own sshd, reached by Ansible over SSH from
-a management address (10.30.19.x, inside the rendered `mgmt_sources`); each server's sshd runs in a private mount
-namespace where /etc and /home are bind-mounted copies, so the role's users, groups, home directories and
-authorized_keys are made by the real `user`/`group` modules in that server's own /etc/passwd, and the files of
-yx-db-1 land at the real /etc paths. yx-ntp-1 is run with `countynet_server_baseline_root` set to a prefix
-directory (the staged-image mode). Validation before install runs the real `sshd -t`, `nft -c`, `chronyd -p` and
-`rsyslogd -N1`. Handlers log each firing, then: the nftables handler really loads the ruleset into the server's
-namespace, the sysctl handler really applies the file there, the sshd handler really sends SIGHUP to that
-server's sshd. Not exercised: restarting the host's chrony, rsyslog or auditd (handlers only log), and loading
-the audit rules (`auditctl -R` has no dry-run and audit is not namespaced, so it would change the host kernel).
+What is real here: each server is its own network namespace with its own sshd, reached over SSH by Ansible, which
+runs in a controller namespace holding a management address (a host of the intent's management sources, so inside
+the rendered `mgmt_sources`); each server's sshd runs in a private mount namespace where /etc and /home are
+bind-mounted copies, so the role's users, groups, home directories and authorized_keys are made by the real
+`user`/`group` modules in that server's own /etc/passwd, and the files of yx-db-1 land at the real /etc paths.
+yx-ntp-1 is run with `countynet_server_baseline_root` set to a prefix directory (the staged-image mode). Validation
+before install runs the real `sshd -t`, `nft -c`, `chronyd -p` and `rsyslogd -N1`. Handlers log each firing, then:
+the nftables handler really loads the ruleset into the server's namespace, the sysctl handler really applies the
+file there, the sshd handler really sends SIGHUP to that server's sshd. Not exercised: restarting the host's
+chrony, rsyslog or auditd (handlers only log), and loading the audit rules (`auditctl -R` has no dry-run and audit
+is not namespaced, so it would change the host kernel).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import os
 import re
 import shutil
@@ -82,16 +84,35 @@ class Server:
         return sh("ip", "netns", "exec", self.ns, "sysctl", "-n", key).stdout.strip()
 
 
-class ServerLab:
-    """Two namespace servers with sshd in private mount namespaces; close() kills only their processes by PID."""
+def controller_address(build: Path) -> str:
+    """An address every test server's rendered firewall admits SSH from: a host of the intent's management
+    sources (read from the build, so a narrowed source, e.g. the jump host only, is followed)."""
+    nets = []
+    for name in SERVERS:
+        intent = yaml.safe_load((build / "intent" / f"{name}.yaml").read_text(encoding="utf-8"))
+        nets.append([ipaddress.ip_network(n) for n in intent["management"]["allowed_sources"]])
+    for net in nets[0]:
+        for host in ([net.network_address] if net.prefixlen == 32 else list(net.hosts())[-3:]):
+            if all(any(host in n for n in other) for other in nets):
+                return str(host)
+    raise AssertionError(f"no management source common to {SERVERS}: {nets}")
 
-    def __init__(self, tmp: Path, exe: Path) -> None:
+
+class ServerLab:
+    """A controller namespace (Ansible and ssh run in it, from a management address) and server namespaces with
+    sshd in private mount namespaces; close() kills only their processes, by PID, and deletes the namespaces."""
+
+    def __init__(self, tmp: Path, exe: Path, controller: str) -> None:
         self.tmp = tmp
         self.exe = exe
         self.tag = f"{os.getpid() % 10000:04d}"
-        self.base = 128 + 8 * (os.getpid() % 15)   # 10.30.19.<base..base+7>: inside the rendered mgmt_sources
+        self.controller = controller
+        self.ctl = f"cnctl{self.tag}"
         self.nss: list[str] = []
         self.servers: list[Server] = []
+        sh("ip", "netns", "add", self.ctl)
+        self.nss.append(self.ctl)
+        sh("ip", "netns", "exec", self.ctl, "ip", "link", "set", "lo", "up")
         self.key = tmp / "controller_key"
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key))
         (tmp / "root_authorized_keys").write_text((tmp / "controller_key.pub").read_text())
@@ -99,17 +120,22 @@ class ServerLab:
         self.known_hosts.write_text("")
         Path("/run/sshd").mkdir(exist_ok=True)
 
+    def in_ctl(self, *args: str) -> list[str]:
+        """A command run in the controller's namespace."""
+        return ["ip", "netns", "exec", self.ctl, *args]
+
     def add(self, name: str, prefixed: bool) -> Server:
         i = len(self.servers)
-        ns, host_if = f"cnsrv{self.tag}{i}", f"cnsh{self.tag}{i}"
-        gw, addr = f"10.30.19.{self.base + 4 * i + 1}", f"10.30.19.{self.base + 4 * i + 2}"
+        ns, ctl_if, addr = f"cnsrv{self.tag}{i}", f"srv{i}", f"198.18.{i}.2"
         sh("ip", "netns", "add", ns)
         self.nss.append(ns)
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)
-        sh("ip", "addr", "add", f"{gw}/30", "dev", host_if)
-        sh("ip", "link", "set", host_if, "up")
-        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{addr}/30", "dev", "eth0"],
-                    ["ip", "link", "set", "eth0", "up"]):
+        sh("ip", "link", "add", ctl_if, "netns", self.ctl, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        for cmd in (["ip", "addr", "add", f"{self.controller}/32", "dev", ctl_if], ["ip", "link", "set", ctl_if, "up"],
+                    ["ip", "route", "add", f"{addr}/32", "dev", ctl_if, "src", self.controller]):
+            sh(*self.in_ctl(*cmd))
+        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{addr}/32", "dev", "eth0"],
+                    ["ip", "link", "set", "eth0", "up"],
+                    ["ip", "route", "add", f"{self.controller}/32", "dev", "eth0"]):
             sh("ip", "netns", "exec", ns, *cmd)
         d = self.tmp / name
         d.mkdir()
@@ -163,7 +189,7 @@ def handler_commands(s: Server) -> dict[str, list[str]]:
 def lab(tmp_path: Path, bundled_build: Path) -> Iterator[tuple[ServerLab, Path, Path]]:
     """Two fresh servers, an inventory (the build's own, plus connection host_vars) and an SSH keys vars file."""
     exe = need_tools()
-    lab = ServerLab(tmp_path, exe)
+    lab = ServerLab(tmp_path, exe, controller_address(bundled_build))
     try:
         servers = [lab.add(SERVERS[0], prefixed=False), lab.add(SERVERS[1], prefixed=True)]
         inv = tmp_path / "inventory"
@@ -195,7 +221,7 @@ def run(lab: ServerLab, inv: Path, *extra: str) -> tuple[subprocess.CompletedPro
            "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_RETRY_FILES_ENABLED": "False",
            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(lab.tmp / "cp"),
            "ANSIBLE_PIPELINING": "True"}
-    args = [str(lab.exe), "-i", str(inv / "hosts.yml"), str(PLAYBOOK),
+    args = [*lab.in_ctl(str(lab.exe)), "-i", str(inv / "hosts.yml"), str(PLAYBOOK),
             "--limit", ",".join(SERVERS), *extra]
     res = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     recap = {m[1]: [int(x) for x in m.groups()[1:]] for m in RECAP.finditer(res.stdout)}
@@ -268,7 +294,7 @@ def test_check_mode_then_apply_then_idempotent(lab: tuple[ServerLab, Path, Path]
     assert 'udp dport 123 accept comment "ntp"' in ntp.nft()
     assert db.sysctl("net.ipv4.conf.all.rp_filter") == "1" and ntp.sysctl("net.ipv4.conf.all.rp_filter") == "1"
     # the keys work: netadmin logs in with the test key (the server's sshd, through its loaded firewall)
-    who = sh("ssh", "-i", str(lab_.tmp / "key_netadmin"), "-o", f"UserKnownHostsFile={lab_.known_hosts}",
+    who = sh(*lab_.in_ctl("ssh"), "-i", str(lab_.tmp / "key_netadmin"), "-o", f"UserKnownHostsFile={lab_.known_hosts}",
              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"netadmin@{db.address}", "id", check=False)
     assert who.returncode == 0 and "(sudo)" in who.stdout, who.stderr
 
