@@ -92,6 +92,7 @@ def _route_based_hub(hub: DeviceIntent) -> DeviceIntent:
             net = ipaddress.IPv4Interface(tun_addr).network
             address = f"{net.network_address + 1}/{net.prefixlen}"
         tunnels.append(Interface(name=tname, kind="tunnel", address=address, description=f"IPsec to {p.name}",
+                                 acl_in=outside.acl_in,  # the hub filters what arrives decrypted (nftables)
                                  tunnel=Tunnel(source=outside.name, source_address=p.local_address,
                                                destination=remote, vpn_peer=p.name)))
         peers.append(p.model_copy(update={"tunnel_interface": tname, "remote_address": remote}))
@@ -99,7 +100,7 @@ def _route_based_hub(hub: DeviceIntent) -> DeviceIntent:
         (t.name for t, p in zip(tunnels, peers, strict=True) if s.prefix in p.remote_networks), None)})
         if any(s.prefix in p.remote_networks for p in peers) else s for s in hub.routing.static]
     return hub.model_copy(update={
-        "interfaces": [*hub.interfaces, *tunnels],
+        "interfaces": [*(i for i in hub.interfaces if i.kind != "tunnel"), *tunnels],  # xfrm<N> -> Tunnel<N>
         "vpn": hub.vpn.model_copy(update={"role": "spoke", "peers": peers}),
         "routing": hub.routing.model_copy(update={"static": statics}),
     })
