@@ -12,6 +12,7 @@ setns(2): no process per probe.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import selectors
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from countynet.lab.plan import CITY_HOST_NS, INET_HOST_NS, ns_of
-from countynet.lab.sh import enter_netns
+from countynet.lab.sh import enter_netns, nsexec
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.flows import ALLOWED, DENIED, UNPROVEN, Flow, Verdict
 from countynet.outputs.reports import write_verdict_report
@@ -174,8 +175,25 @@ def _src(f: Flow, inv: dict[str, Any]) -> tuple[str | None, str | None, str]:
     if exact:
         return exact[0]["ns"], None, ""
     if same:
-        return same[0]["ns"], None, f"substitute probe in {f.src_zone} ({f.src_device or '-'} not in scope)"
+        note = f"substitute probe in {f.src_zone} ({f.src_device or '-'} not in scope)"
+        bind = _borrow(same[0], src_addr)
+        return same[0]["ns"], bind, note + (f", bound to its address {bind}" if bind else "")
     return None, None, ""
+
+
+def _borrow(probe: dict[str, Any], addr: str | None) -> str | None:
+    """Give the substitute probe the missing source's own address when it lies in the probe's subnet (management
+    planes admit single hosts: the jump host, the NMS), so the devices' source filters see the real source.
+    Returns the address to bind, or None when it is not in the subnet or cannot be added."""
+    if not addr:
+        return None
+    net = ipaddress.IPv4Interface(probe["address"]).network
+    if ipaddress.IPv4Address(addr) not in net or addr in (str(net.network_address), str(net.broadcast_address)):
+        return None
+    p = subprocess.run(nsexec(probe["ns"], "ip", "addr", "add", f"{addr}/{net.prefixlen}", "dev", "eth0"),
+                       capture_output=True, text=True)
+    # a second flow from the same source finds the address there already (iproute2 wording varies by version)
+    return addr if p.returncode == 0 or "File exists" in p.stderr or "already assigned" in p.stderr else None
 
 
 def _dst(f: Flow, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
@@ -199,8 +217,11 @@ def _dst(f: Flow, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
             return ns_of(r), inv["devices"][r]["loopback"], f"substitute router {r} ({f.dst_device} not in scope)"
     same = [p for p in probes if p["zone"] == f.dst_zone]
     if same:
-        return (same[0]["ns"], same[0]["address"].split("/")[0],
-                f"substitute probe in {f.dst_zone} ({f.dst_device or '-'} not in scope)")
+        note = f"substitute probe in {f.dst_zone} ({f.dst_device or '-'} not in scope)"
+        lent = _borrow(same[0], f.dst_address)  # filters admit the real server (a single host), not the probe
+        if lent:
+            return same[0]["ns"], lent, note + f", given its address {lent}"
+        return same[0]["ns"], same[0]["address"].split("/")[0], note
     if f.dst_zone in SERVER_ZONES:
         srv = [h for h, d in sorted(inv["devices"].items()) if d.get("zone") == f.dst_zone]
         if srv:
