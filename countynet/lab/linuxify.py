@@ -66,7 +66,7 @@ def linux_names(d: DeviceIntent, scope: Collection[str] | None = None) -> dict[s
         if i.peer and scope is not None and i.peer.host not in scope:
             continue
         if i.kind == "tunnel":
-            continue  # IPsec runs policy-based on Linux (kernel XFRM or kernel-libipsec): no tunnel device
+            continue  # the lab runs IPsec policy-based (no ESP, no XFRM interfaces here): no tunnel device
         if i.kind == "loopback" or (i.kind == "svi" and not i.peer):
             names[i.name] = template_name(i)
         else:

@@ -5,8 +5,8 @@ non-Cisco network device gets a *verification rendering*: the same per-device in
 Cisco IOS templates after mapping interface names. Each such file says so in its header, and the report
 repeats it. Linux servers become host JSON + iptables files (their host firewall). Layer-1 edges come from
 the intent's peers and are validated here, because Batfish silently ignores a bad layer-1 file.
-The VPN hub (policy-based on Linux) is rendered route-based for Batfish, one tunnel per village, since
-Batfish only models route-based IPsec.
+The VPN hub (route-based on Linux: one XFRM interface per village) is rendered as IOS tunnel interfaces for
+Batfish, one per village, since Batfish models IOS VTIs, not XFRM interfaces.
 """
 
 from __future__ import annotations
