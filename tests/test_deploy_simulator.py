@@ -7,6 +7,7 @@ simulated device's final running config and the report's per-device outcome.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,6 +160,36 @@ def test_rejected_line_leaves_old_config(lab: Lab, flavor: str) -> None:
     assert "bogus-command 1" in r.detail and "verified" in r.detail
     assert run_text(dev) == before
     assert dev.timer is None and dev.reboot_timer is None
+
+
+# issue 10 "A secret leaks": the simulated device (a double for a Huawei / H3C / Cisco box) refuses the line
+# that holds a resolved secret; the clear value must reach neither the result, the report, the audit log,
+# stdout/stderr nor any log record (Netmiko's debug log echoes every line it sends).
+LEAK_SECRET = "Leak-Me-Not-7f3a9c"
+
+
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_rejected_secret_line_is_masked_everywhere(lab: Lab, flavor: str, capfd: pytest.CaptureFixture[str],
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    # the simulator refuses the auditor's line, the one holding the secret
+    lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True), reject=r"auditor")
+    os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = LEAK_SECRET
+    try:
+        rep = deploy(lab.ws.options(commit=True))
+    finally:
+        del os.environ["COUNTYNET_SECRET_AAA_AUDITOR"]
+    r = rep.results["r1"]
+    assert r.outcome == Outcome.REJECTED, r.detail
+    assert "auditor" in r.detail                       # the engineer still sees which line was refused
+    out, err = capfd.readouterr()
+    texts = {"detail": r.detail, "report": json.dumps(rep.as_dict()),
+             "audit": (lab.ws.root / "audit.jsonl").read_text(), "stdout": out, "stderr": err,
+             "log": caplog.text}
+    for where, text in texts.items():
+        assert LEAK_SECRET not in text, where
+        # nor a fragment long enough to matter (a wrapped echo splits the value)
+        assert LEAK_SECRET[:10] not in text and LEAK_SECRET[-10:] not in text, where
 
 
 DROP_AT = {"vrp8": r"^commit trial", "vrp5": r"^description new", "comware": r"^description new",

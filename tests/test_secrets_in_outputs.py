@@ -11,15 +11,34 @@ from pathlib import Path
 from countynet.render.engine import SECRET_PATTERN
 from tests.conftest import ROOT
 
-SECRET_LINE = re.compile(r"(password|secret|pre-shared-key|cipher|auth-password|priv-password|psk|key\s+\S+\s+\S)",
-                         re.IGNORECASE)
-ALLOWED_WITHOUT_PLACEHOLDER = re.compile(
-    r"(wrong-password|service password-encryption|password-control|password-recovery|no service password|"
-    r"authentication-mode|pre-shared-key$|secrets\s*\{|keychain|ike keychain|#|!|^\s*$|PasswordAuthentication|"
-    r"PermitEmptyPasswords|ikev2 keyring|keyring local|authentication (local|remote) pre-share|"
-    r"crypto key generate|public-key|HostKey|PubkeyAuthentication|KbdInteractive|ChallengeResponse|"
-    r"AuthorizedKeys|ssh user|local-user .* service-type|snmp-agent usm-user v3 \S+ group|"
-    r"key-exchange|keepalive|ipsec|hmac|sha|auth|secret\s*\{?\s*$|id-|type\s*=)", re.IGNORECASE)
+# Lines that hold a secret keyword but no secret value, matched over the WHOLE stripped line (a substring
+# allowlist let `sha` excuse every "pre-shared-key" line and `auth` every SNMPv3 line).
+ALLOWED_WITHOUT_PLACEHOLDER = [re.compile(p) for p in (
+    r"[#!].*",                                   # comments
+    r"ssh server cipher(?: [\w-]+)+",            # cipher suite list, not a key
+    r"key chain \S+",                            # Cisco key chain header (its key-string is a placeholder)
+    r"key \d+",                                  # key id inside a key chain
+)]
+
+
+def secret_bearing(line: str) -> bool:
+    """A line whose value the deploy scrubber would hide (its recogniser of secret keywords, SNMPv3 auth/priv
+    keys, hashes): such a line must carry a placeholder, never a value."""
+    from countynet.deploy.scrub import scrub_line
+
+    return scrub_line(line) != line
+
+
+def test_secret_line_recogniser_sees_psk_snmp_and_community_lines() -> None:
+    for line in ("pre-shared-key cipher Abc123xyz", "ike peer hub pre-shared-key simple Abc123xyz",
+                 "snmp-agent usm-user v3 nms authentication-mode sha K1abcdef privacy-mode aes128 K2abcdef",
+                 "snmp-server user nms NMS v3 auth sha K1abcdef priv aes 128 K2abcdef",
+                 "crypto isakmp key Abc123xyz address 0.0.0.0", "secret = \"Abc123xyz\"",
+                 "snmp-server community public RW", "local-user a password irreversible-cipher Abc123xyz"):
+        assert secret_bearing(line), line
+        assert not any(p.fullmatch(line) for p in ALLOWED_WITHOUT_PLACEHOLDER), line
+    for line in ("interface GigabitEthernet0/0/1", "service password-encryption", "PasswordAuthentication no"):
+        assert not secret_bearing(line), line
 
 
 def test_build_outputs_and_logs_hold_no_secret_values(tmp_path: Path, bundled) -> None:
@@ -58,7 +77,7 @@ def test_every_secret_bearing_config_line_uses_a_placeholder(bundled) -> None:
                 if "${secret:" in line:
                     continue
                 stripped = line.strip()
-                if re.search(r"\b(password|secret|pre-shared-key)\b\s+(cipher|irreversible-cipher|simple|0|7|\S{6,})",
-                             stripped, re.IGNORECASE) and not ALLOWED_WITHOUT_PLACEHOLDER.search(stripped):
+                if secret_bearing(stripped) and not any(p.fullmatch(stripped)
+                                                        for p in ALLOWED_WITHOUT_PLACEHOLDER):
                     bad.append(f"{host} {name}: {stripped}")
     assert not bad, bad[:10]

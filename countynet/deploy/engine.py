@@ -43,7 +43,9 @@ __all__ = ["UsageError", "deploy", "make_context", "rollback"]
 
 
 def make_context(opts: Options, store: SecretStore, change_id: str) -> Context:
-    """Open the build (manifest only), the connection facts and the credentials; no intent is read yet."""
+    """Open the build (manifest only), the connection facts and the credentials; no intent is read yet.
+    From here on every log record is masked with the store's resolved values."""
+    store.guard_logs()
     build = open_build(opts)
     inv = load_inventory(build, opts.inventory_dir)
     user, password, key = credentials()

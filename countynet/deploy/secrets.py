@@ -9,8 +9,11 @@ leaves the engine (logs, diffs, backups, audit, reports) goes through :meth:`Sec
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -123,3 +126,46 @@ class SecretStore:
     @property
     def values(self) -> list[str]:
         return [v for v in self._used.values() if v]
+
+    def guard_logs(self) -> None:
+        """Mask this store's values in every log record created from now on, whoever logs it (Netmiko's and
+        paramiko's debug logs echo every line sent to a device). Idempotent; lasts while the store lives."""
+        _install_log_mask()
+        _STORES.add(self)
+
+
+_STORES: weakref.WeakSet[SecretStore] = weakref.WeakSet()
+_INSTALL = threading.Lock()
+_installed = False
+
+
+def mask_all(text: str) -> str:
+    """`text` with the values of every guarded store masked: the one function every log line goes through."""
+    for store in list(_STORES):
+        text = store.mask(text)
+    return text
+
+
+def _install_log_mask() -> None:
+    """Wrap the logging record factory once, so that a record's message is masked before any handler or
+    filter sees it (a logger filter would miss records propagated from child loggers such as netmiko's)."""
+    global _installed
+    with _INSTALL:
+        if _installed:
+            return
+        base = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = base(*args, **kwargs)
+            if _STORES:
+                try:
+                    msg = record.getMessage()
+                except Exception:  # a malformed record: leave it to logging's own error path
+                    return record
+                masked = mask_all(msg)
+                if masked != msg:
+                    record.msg, record.args = masked, None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True

@@ -104,18 +104,22 @@ class CliDriver(Driver):
 class Vrp8Driver(CliDriver):
     """Huawei VRP8: two-phase commit with `commit trial`."""
 
+    def _discard(self) -> str:
+        """Drop the uncommitted candidate from whatever view a rejected line left us in: `return` asks
+        "Uncommitted configurations found. Are you sure to commit them before exiting? [Y/N/C]", answered N
+        (`clear configuration candidate` is a system-view command and would be refused in a sub-view)."""
+        return self.cmd_yn(self.leave, "n")
+
     def apply(self, change: list[str], timer: int) -> str:
         out = self.cmd(self.enter)
         try:
             out += self.config_lines(change)
         except Rejected:
-            self.cmd("clear configuration candidate")
-            self.cmd(self.leave)
+            self._discard()
             raise
         got = self.cmd(f"commit trial {timer}")
         if self.error_rx.search(got):
-            self.cmd("clear configuration candidate")
-            self.cmd(self.leave)
+            self._discard()
             raise Rejected(f"commit trial {timer}", self.mask(got))
         return out + got + self.cmd(self.leave)
 
@@ -130,8 +134,7 @@ class Vrp8Driver(CliDriver):
         try:
             out += self.config_lines(change)
         except Rejected:
-            self.cmd("clear configuration candidate")
-            self.cmd(self.leave)
+            self._discard()
             raise
         return out + self.cmd("commit") + self.cmd(self.leave)
 
@@ -199,7 +202,7 @@ class ComwareDriver(CliDriver):
         got = self.cmd(f"configuration commit delay {minutes(timer)}")
         if self.error_rx.search(got):
             self.cmd(self.leave)
-            raise Rejected(f"configuration commit delay {minutes(timer)}", got)
+            raise Rejected(f"configuration commit delay {minutes(timer)}", self.mask(got))
         try:
             out += got + self.config_lines(change)
         finally:
@@ -241,7 +244,7 @@ class IosDriver(CliDriver):
         got = self.cmd(f"configure terminal revert timer {minutes(timer)}")
         if self.error_rx.search(got):
             self.cmd(self.leave)
-            raise Rejected(f"configure terminal revert timer {minutes(timer)}", got)
+            raise Rejected(f"configure terminal revert timer {minutes(timer)}", self.mask(got))
         try:
             out = got + self.config_lines(change)
         finally:
