@@ -61,12 +61,14 @@ def _site_name(dev: DevicePlan, facts: Facts) -> str:
     return f"{facts.topo.county.county.name_zh}信息中心 information centre"
 
 
-def _ospf_auth(i: Interface, facts: Facts) -> Interface:
-    """An OSPF interface whose peer's platform has no HMAC-SHA OSPF authentication (FRR 8.4 on Debian 12)
-    authenticates with keyed MD5, the one algorithm both ends have (docs/security.md); every other OSPF
+def _ospf_auth(i: Interface, dev: DevicePlan, facts: Facts) -> Interface:
+    """An OSPF interface on a platform without HMAC-SHA OSPF authentication (FRR 8.4 on Debian 12), or facing
+    one, authenticates with keyed MD5, the one algorithm both ends have (docs/security.md); every other OSPF
     interface keeps HMAC-SHA-256."""
-    peer = facts.devices.get(i.peer.host) if i.ospf and i.peer else None
-    if i.ospf and peer is not None and "hmac-sha256" not in peer.flavour.ospf_auth:
+    if not i.ospf or i.kind == "loopback":
+        return i
+    peer = facts.devices.get(i.peer.host) if i.peer else None
+    if "hmac-sha256" not in dev.flavour.ospf_auth or (peer is not None and "hmac-sha256" not in peer.flavour.ospf_auth):
         return i.model_copy(update={"ospf": i.ospf.model_copy(update={"auth": "md5"})})
     return i
 
@@ -84,7 +86,7 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
     interfaces = list(layout.interfaces)
     if routing_ospf is None:  # a device without OSPF (VPN village, server) carries no OSPF settings
         interfaces = [i.model_copy(update={"ospf": None}) if i.ospf else i for i in interfaces]
-    interfaces = [_ospf_auth(i, facts) for i in interfaces]
+    interfaces = [_ospf_auth(i, dev, facts) for i in interfaces]
     fl = dev.flavour
     return DeviceIntent(
         hostname=dev.name, fqdn=f"{dev.name}.{facts.domain}", role=dev.role, platform=fl.family, flavour=fl.name,
