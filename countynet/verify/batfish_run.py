@@ -125,7 +125,10 @@ def start_location(flow: Flow, zm: ZoneMap, intents: dict[str, DeviceIntent]) ->
     import ipaddress
 
     addr = ipaddress.IPv4Address(flow.src_address)
-    m = next(m for m in zm.members.get(flow.src_zone, []) if m.device == flow.src_device and addr in m.prefix)
+    members = zm.members.get(flow.src_zone, [])
+    # the flow's source device is its gateway, or a host of the segment (source_hosts): enter at the gateway
+    m = next((m for m in members if m.device == flow.src_device and addr in m.prefix), None) or next(
+        m for m in members if addr in m.prefix)
     return f"@enter({m.device}[{cisco_name(m.interface)}])"
 
 
