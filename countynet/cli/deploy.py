@@ -82,10 +82,17 @@ def deploy_cmd(
     conn_timeout: float = typer.Option(10.0, "--conn-timeout"),
     show_diff: bool = typer.Option(None, "--diff/--no-diff", help="show diffs (default: in dry-run only)"),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
+    syslog_server: list[str] = typer.Option(None, "--syslog-server",
+                                            help="host[:port] to copy audit records to (RFC 5424/UDP), repeatable; "
+                                                 "default: each device's intent syslog servers"),
+    verify_audit: Path = typer.Option(None, "--verify-audit", help="check the hash chain of an audit log and exit "
+                                      "(0: intact, 1: broken, 2: no such file)"),
     offline: bool = typer.Option(False, "--offline", help="preview against the last stored backups (intended vs "
                                  "backup, compliance per device): no device, credential or secret needed"),
 ) -> None:
     """Preview (default) or apply the intended configs, safely, in canary-first waves."""
+    if verify_audit is not None:
+        _verify_audit(verify_audit)
     if offline:
         if commit or resume:
             typer.echo("error: --offline only previews: leave out --commit and --resume", err=True)
@@ -96,7 +103,8 @@ def deploy_cmd(
                    backup_dir=backup_dir, state_file=state_file, audit_log=audit_log, known_hosts=known_hosts,
                    insecure=insecure, commit=commit, limit=limit, wave=wave, wave_by=wave_by,
                    batch_size=batch_size, canary=canary, max_fail=max_fail, workers=workers,
-                   rollback_timer=rollback_timer, conn_timeout=conn_timeout, change_id=change_id, resume=resume)
+                   rollback_timer=rollback_timer, conn_timeout=conn_timeout, change_id=change_id, resume=resume,
+                   syslog_servers=list(syslog_server) if syslog_server else None)
     try:
         rep = deploy(opts, _store(vault_file, vault_password_file))
     except (UsageError, SecretError) as exc:
@@ -106,6 +114,22 @@ def deploy_cmd(
     if json_out:
         json_out.write_text(json.dumps(rep.as_dict(), indent=1) + "\n", encoding="utf-8")
     raise typer.Exit(1 if rep.failed or rep.halted else 0)
+
+
+def _verify_audit(path: Path) -> None:
+    """Report the audit log's hash chain and exit: 0 intact, 1 broken, 2 missing."""
+    from countynet.deploy import audit
+
+    if not path.is_file():
+        typer.echo(f"error: audit log {path} not found: pass the file written by --audit-log", err=True)
+        raise typer.Exit(2)
+    problems = audit.verify(path)
+    for p in problems:
+        typer.echo(p)
+    n = len(audit.read_lines(path))
+    typer.echo(f"审计日志哈希链{'完整' if not problems else '已被篡改'} / audit log {path}: {n} record(s), "
+               + ("hash chain intact" if not problems else f"hash chain BROKEN ({len(problems)} problem(s))"))
+    raise typer.Exit(1 if problems else 0)
 
 
 def _offline(build_dir: Path, backup_dir: Path, limit: str | None, allow_modified: bool, show_diff: bool | None,

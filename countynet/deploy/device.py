@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from countynet.deploy import audit
+from countynet.deploy import audit, syslog
 from countynet.deploy.diff import count_changes, file_diff, pin_scrubbed_lines, remediation
 from countynet.deploy.drivers import driver_for
 from countynet.deploy.drivers.base import AuthFailed, DeployError, Driver, Rejected, Target, Unreachable, connect
@@ -145,6 +145,16 @@ def check_plan(ctx: Context, t: Target, d: DeviceIntent | None) -> CheckPlan:
     bgp = frozenset(n.address for n in d.routing.bgp.neighbors) if d.routing.bgp else frozenset()
     uplink = t.data.get("uplink_target") or uplink_target(d, ctx.intents)
     return CheckPlan(ospf, bgp, str(uplink) if uplink else None)
+
+
+def syslog_servers(ctx: Context, host: str) -> list[str]:
+    """Where the audit copy of this device's record goes: the override, else its intent's syslog servers."""
+    if ctx.opts.syslog_servers is not None:
+        return list(ctx.opts.syslog_servers)
+    try:
+        return list(ctx.intents[host].management.syslog_servers)
+    except Exception:  # no readable intent (the record is still written locally)
+        return []
 
 
 def target(ctx: Context, host: str) -> Target:
@@ -293,10 +303,18 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
         if drv is not None:
             drv.close()
         res.seconds = round(time.monotonic() - start, 3)
+        res.detail = ctx.store.mask(res.detail)
+        servers = syslog_servers(ctx, host)
+        sev = "warning" if res.outcome.is_failure else "info"
+
+        def to_syslog(line: str) -> None:
+            syslog.send(servers, ctx.store.mask(line), sev)
+
         audit.append(ctx.opts.audit_log, {
             "who": audit.operator(ctx.opts.operator), "change_id": ctx.change_id, "device": host,
             "action": action, "diff_sha256": res.diff_sha256, "result": res.outcome.value,
-            "detail": ctx.store.mask(res.detail), "backup": res.backup})
+            "detail": res.detail, "backup": res.backup},
+            on_line=to_syslog)
         if ctx.state is not None:
             ctx.state.record(host, res.outcome.value, res.detail)
         if ctx.on_result:

@@ -46,6 +46,9 @@ def make_context(opts: Options, store: SecretStore, change_id: str) -> Context:
     """Open the build (manifest only), the connection facts and the credentials; no intent is read yet.
     From here on every log record is masked with the store's resolved values."""
     store.guard_logs()
+    if opts.commit and opts.allow_modified:
+        raise UsageError("--allow-modified is preview-only: --commit never pushes build files that differ from "
+                         "manifest.json; rebuild (`countynet build`) and deploy the fresh build")
     build = open_build(opts)
     inv = load_inventory(build, opts.inventory_dir)
     user, password, key = credentials()

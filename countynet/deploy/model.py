@@ -40,6 +40,8 @@ class Options:
     backup_dir: Path = Path("backups")
     state_file: Path = Path(".countynet/deploy-state.json")
     audit_log: Path = Path("audit/deploy.jsonl")
+    # audit copies go to these syslog servers (host[:port]); None: each device's intent management.syslog_servers
+    syslog_servers: list[str] | None = None
     known_hosts: Path | None = None
     insecure: bool = False
     commit: bool = False
