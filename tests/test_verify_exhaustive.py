@@ -136,3 +136,21 @@ def test_unreadable_config_is_a_clear_error(bundled_build: Path, tmp_path: Path)
                           cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "yx-core-1.cfg:" in proc.stderr and "neither permit nor deny" in proc.stderr
+
+
+def test_invariant_violation_is_reported(bundled_build: Path, baseline: Result, tmp_path: Path) -> None:
+    """A permit-everything line put first on the city edge breaks the plan's invariant that the city reaches only
+    the centre's platform: reported against the invariant (from rules.json), with a counterexample."""
+    rules = json.loads((bundled_build / "policy" / "rules.json").read_text(encoding="utf-8"))
+    if not any(i["name"] == "city-reaches-only-the-platform" for i in rules.get("invariants") or []):
+        pytest.skip("this build's rules.json carries no invariant city-reaches-only-the-platform")
+    assert not [d for d in baseline.differences if d["kind"] == "invariant-violated"]
+
+    def change(text: str) -> str:
+        return text.replace("ip access-list extended CN-FROM-CITY\n",
+                            "ip access-list extended CN-FROM-CITY\n 1 permit ip any any\n", 1)
+
+    res = Checker(BuildReader(mutate(bundled_build, tmp_path, "yx-city-1", change), allow_modified=True)).run()
+    hits = [d for d in res.differences if d.get("invariant") == "city-reaches-only-the-platform"]
+    assert hits and "yx-city-1 CN-FROM-CITY line 1" in " ".join(hits[0]["explain"]), [
+        (d["kind"], d.get("invariant")) for d in res.differences]

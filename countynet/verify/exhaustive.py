@@ -393,6 +393,22 @@ class Policy:
         if self.data.get("default_action", "deny") != "deny":
             self.unproven.append("the policy's default action is not deny: not modelled")
 
+    def invariant_space(self, inv: dict[str, Any]) -> BDD:
+        """What an invariant of rules.json forbids: from its zones to its zones on its services (or any), minus
+        the `unless_from_hosts` hosts of their zone."""
+        e = self.net.e
+        src = e.false
+        for z in inv["from"]:
+            src = src | self.zone_space("src", z, None, [])
+        dst = e.false
+        for z in inv["to"]:
+            dst = dst | self.zone_space("dst", z, None, [])
+        services = e.valid if inv.get("services") == "any" or not inv.get("ports") else self._services(inv)
+        unless = inv.get("unless_from_hosts") or {}
+        if unless.get("hosts"):
+            src = src & ~self.zone_space("src", unless.get("zone", ""), None, list(unless["hosts"]))
+        return src & dst & services
+
     def reply_space(self, u: BDD) -> BDD:
         """Replies of the connections `u` opens: TCP with ACK or RST set, UDP and others swapped, ICMP answers."""
         e = self.net.e
@@ -837,6 +853,14 @@ class Checker:
                         acc[(kind, sz, z)] = d
         for (kind, sz, dz), d in sorted(acc.items()):
             res.differences.append(self._difference(kind, sz, dz, d))
+        total_may = self._union(z_may.values())
+        for inv in self.policy.data.get("invariants") or []:
+            bad = total_may & self.policy.invariant_space(inv) & ~self.policy.replies
+            if bad != e.false:
+                row = self._difference("invariant-violated", ",".join(inv["from"]), ",".join(inv["to"]), bad)
+                row["message"] = f"invariant {inv['name']} ({inv.get('reason', '')}): " + row["message"]
+                row["invariant"] = inv["name"]
+                res.differences.append(row)
         for row in res.differences:
             res.findings.append(Finding(row["kind"], f"{row['from']}>{row['to']}", row["message"]))
         if flows:
@@ -872,7 +896,9 @@ class Checker:
         regions = e.summarise(d)
         why = self.explain(pkt, attacker=kind == "attacker-extra-allow")
         count = e.count(d)
-        verb = {"extra-allow": "the network admits but the policy does not",
+        verb = {"invariant-violated": "the network admits (not as replies of admitted connections) where the "
+                                      "invariant forbids",
+                "extra-allow": "the network admits but the policy does not",
                 "missing-allow": "the policy admits but the network drops",
                 "attacker-extra-allow": "a compromised gateway (any source address of its segment, its own filter "
                                         "bypassed) gets through but the policy does not admit"}[kind]
