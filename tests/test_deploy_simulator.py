@@ -59,14 +59,14 @@ class Lab:
         self.sims: dict[str, Simulator] = {}
 
     def add(self, host: str, flavor: str, cfg: str, intended: str, wave: int = 1, minute: float = 8.0,
-            **dev_kw: object) -> Device:
+            data: dict[str, object] | None = None, **dev_kw: object) -> Device:
         # the simulator scales the vendors' minute timers: `minute` seconds each
         dev = Device("R1", flavor, cfg, minute=minute, **dev_kw)  # type: ignore[arg-type]
         sim = Simulator(dev).start()
         self.sims[host] = sim
         self.ws.known_hosts_lines.append(sim.known_hosts_line())
         intent = make_intent(host, FLAVORS[flavor], "127.0.0.1", wave=wave, iface=IFACE[flavor])
-        self.ws.add(intent, FLAVORS[flavor], "127.0.0.1", sim.port, intended)
+        self.ws.add(intent, FLAVORS[flavor], "127.0.0.1", sim.port, intended, data=data)
         return dev
 
     def stop(self) -> None:
@@ -223,6 +223,23 @@ def test_failing_post_check_rolls_back(lab: Lab, flavor: str) -> None:
     assert "post-check failed: uplink" in r.detail
     assert run_text(dev) == before
     assert dev.timer is None and dev.reboot_timer is None
+
+
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_ospf_post_check_runs_through_the_parser(lab: Lab, flavor: str) -> None:
+    """The driver's OSPF check reads the neighbour table (postcheck parsers; their decisions are tested
+    against vendor-format samples in test_postchecks.py): a Full neighbour passes, a lost one rolls back."""
+    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor), data={"expect_ospf": 1},
+                  ospf_peers=[(IFACE[flavor], "10.255.0.9")])
+    r = deploy(lab.ws.options(commit=True)).results["r1"]
+    assert r.outcome == Outcome.COMMITTED, r.detail
+    assert r.checks["ospf"] is True
+    lab.ws.set_config("r1", intended_cfg(flavor, description="newer", extra=" shutdown\n"))
+    before = run_text(dev)
+    r = deploy(lab.ws.options(commit=True)).results["r1"]
+    assert r.outcome == Outcome.ROLLED_BACK, r.detail
+    assert r.checks["ospf"] is False and "ospf" in r.detail
+    assert run_text(dev) == before
 
 
 def test_unreachable_and_wrong_credentials(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

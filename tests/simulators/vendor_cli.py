@@ -488,29 +488,51 @@ class Session:
             parent.children.append(Node(line))
 
     def show_ospf(self) -> str:
+        """The neighbour table in each vendor's layout (parsed by countynet.deploy.postcheck)."""
         d = self.dev
+        up = [(iface, rid) for iface, rid in d.ospf_peers if d._up(iface)]
         if self.family == "ios":
             rows = ["Neighbor ID     Pri   State           Dead Time   Address         Interface"]
-            for iface, rid in d.ospf_peers:
-                if d._up(iface):
-                    rows.append(f"{rid:<15} 0     FULL/  -        00:00:33    0.0.0.0         {iface}")
+            rows += [f"{rid:<15}   0   FULL/  -        00:00:33    10.9.9.9        {iface}" for iface, rid in up]
             return "\n".join(rows)
-        rows = [" OSPF Process 1 with Router ID 10.0.0.1", "                  Peer Statistic Information",
+        if d.flavor == "comware":
+            rows = ["         OSPF Process 1 with Router ID 10.0.0.1", "               Neighbor Brief Information",
+                    "", " Area: 0.0.0.0",
+                    " Router ID       Address         Pri Dead-Time  State             Interface"]
+            rows += [f" {rid:<15} 10.9.9.9        1   37         Full/BDR          {iface}" for iface, rid in up]
+            return "\n".join(rows)
+        rows = ["          OSPF Process 1 with Router ID 10.0.0.1", "                   Peer Statistic Information",
                 " Area Id          Interface                        Neighbor id      State"]
-        for iface, rid in d.ospf_peers:
-            if d._up(iface):
-                rows.append(f" 0.0.0.0          {iface:<32} {rid:<16} Full")
+        rows += [f" 0.0.0.0          {iface:<32} {rid:<16} Full" for iface, rid in up]
+        rows.append(f" Total Peer(s):     {len(up)}")
         return "\n".join(rows)
 
     def show_bgp(self) -> str:
         d = self.dev
-        rows = []
+        est = sum(1 for p in d.bgp_peers if d.bgp_up(p))
+        if self.family == "ios":
+            rows = ["BGP router identifier 10.0.0.1, local AS number 65001",
+                    "BGP table version is 5, main routing table version 5", "",
+                    "Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd"]
+            for p in d.bgp_peers:
+                st = "3" if d.bgp_up(p) else "Idle"
+                rows.append(f"{p:<15} 4        65000      10      12        5    0    0 00:05:00 {st:>8}")
+            return "\n".join(rows)
+        if d.flavor == "comware":
+            rows = [" BGP local router ID: 10.0.0.1", " Local AS number: 65001",
+                    f" Total number of peers: {len(d.bgp_peers)}                  Peers in established state: {est}",
+                    "", "  * - Dynamically created peer",
+                    "  Peer                    AS  MsgRcvd  MsgSent OutQ PrefRcv Up/Down  State", ""]
+            for p in d.bgp_peers:
+                st = "Established" if d.bgp_up(p) else "Idle"
+                rows.append(f"  {p:<15}      65000       10       12    0       3 00:05:00 {st}")
+            return "\n".join(rows)
+        rows = [" BGP local router ID : 10.0.0.1", " Local AS number : 65001",
+                f" Total number of peers : {len(d.bgp_peers)}                 Peers in established state : {est}",
+                "", "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv", ""]
         for p in d.bgp_peers:
-            up = d.bgp_up(p)
-            if self.family == "ios":
-                rows.append(f"{p:<15} 4 65000      10      12        5    0    0 00:05:00 {'3' if up else 'Idle'}")
-            else:
-                rows.append(f"  {p:<15} 4 65000 10 12 0 3 00:05:00 {'Established' if up else 'Idle'}")
+            st = "Established" if d.bgp_up(p) else "Idle"
+            rows.append(f"  {p:<15} 4       65000       10       12     0 00:05:00 {st:>11}        3")
         return "\n".join(rows)
 
     def ping(self, words: list[str]) -> str:
@@ -519,7 +541,12 @@ class Session:
             return self.error()
         ok = self.dev.reachable(addr)
         if self.family == "ios":
-            return f"Type escape sequence to abort.\nSuccess rate is {100 if ok else 0} percent ({2 if ok else 0}/2)"
+            return (f"Type escape sequence to abort.\nSending 2, 100-byte ICMP Echos to {addr}, timeout is 2 seconds:\n"
+                    f"{'!!' if ok else '..'}\nSuccess rate is {100 if ok else 0} percent ({2 if ok else 0}/2)")
+        if self.dev.flavor == "comware":
+            return (f"Ping {addr} ({addr}): 56 data bytes, press CTRL_C to break\n\n"
+                    f"--- Ping statistics for {addr} ---\n"
+                    f"2 packet(s) transmitted, {2 if ok else 0} packet(s) received, {0 if ok else 100}.0% packet loss")
         return (f"  PING {addr}: 56  data bytes, press CTRL_C to break\n  --- {addr} ping statistics ---\n"
                 f"    2 packet(s) transmitted\n    {2 if ok else 0} packet(s) received\n"
                 f"    {0 if ok else 100}.00% packet loss")

@@ -17,8 +17,9 @@ import math
 import re
 from typing import Any
 
+from countynet.deploy import postcheck
 from countynet.deploy.diff import remediation
-from countynet.deploy.drivers.base import IP_RX, Driver, Rejected
+from countynet.deploy.drivers.base import Driver, Rejected
 
 YN_RX = r"\[[Yy](?:\(yes\))?/[Nn](?:\(no\))?(?:/[Cc](?:\(cancel\))?)?\]\s*:?\s*$"
 ROLLBACK_FILE = "countynet-rollback.cfg"
@@ -87,18 +88,32 @@ class CliDriver(Driver):
             out += self.cmd(self.leave)
         return out
 
-    # ----- post-checks
+    # ----- post-checks (countynet.deploy.postcheck parses; output it cannot read counts as a failed check)
+    platform = "huawei_vrp"           # ntc-templates platform name
+    ospf_cmd = "display ospf peer brief"
+    bgp_cmd = "display bgp peer"
+
     def ospf_full(self) -> int:
-        return len(re.findall(r"\bFull\b", self.cmd("display ospf peer brief"), flags=re.I))
+        try:
+            return postcheck.ospf_full(self.platform, self.cmd(self.ospf_cmd))
+        except postcheck.Unparsed:
+            return 0
 
     def bgp_established(self) -> set[str]:
-        out = self.cmd("display bgp peer")
-        return {m.group(1) for line in out.splitlines() if "Established" in line and (m := IP_RX.search(line))}
+        try:
+            return postcheck.bgp_established(self.platform, self.cmd(self.bgp_cmd))
+        except postcheck.Unparsed:
+            return set()
+
+    def ping_cmd(self, address: str) -> str:
+        return f"ping -c 2 {address}"
 
     def ping(self, address: str) -> bool:
-        out = self.cmd(f"ping -c 2 {address}", timeout=max(self.t.command_timeout, 20))
-        m = re.search(r"(\d+) packet\(s\) received", out)
-        return bool(m and int(m.group(1)) > 0)
+        out = self.cmd(self.ping_cmd(address), timeout=max(self.t.command_timeout, 20))
+        try:
+            return postcheck.ping_ok(self.platform, out)
+        except postcheck.Unparsed:
+            return False
 
 
 class Vrp8Driver(CliDriver):
@@ -196,6 +211,9 @@ class ComwareDriver(CliDriver):
     """H3C Comware 7: `configuration commit delay` arms a rollback to the config at arming time."""
 
     error_rx = re.compile(r"^\s*% ?(?:Unrecognized|Incomplete|Too many|Wrong|Ambiguous).*$", re.M)
+    platform = "hp_comware"
+    ospf_cmd = "display ospf peer"
+    bgp_cmd = "display bgp peer ipv4"
 
     def apply(self, change: list[str], timer: int) -> str:
         out = self.cmd(self.enter)
@@ -217,13 +235,6 @@ class ComwareDriver(CliDriver):
 
     def save(self) -> str:
         return self.cmd("save force")
-
-    def ospf_full(self) -> int:
-        return len(re.findall(r"\bFull\b", self.cmd("display ospf peer"), flags=re.I))
-
-    def bgp_established(self) -> set[str]:
-        out = self.cmd("display bgp peer ipv4")
-        return {m.group(1) for line in out.splitlines() if "Established" in line and (m := IP_RX.search(line))}
 
 
 class IosDriver(CliDriver):
@@ -260,19 +271,9 @@ class IosDriver(CliDriver):
     def save(self) -> str:
         return self.cmd("write memory")
 
-    def ospf_full(self) -> int:
-        return len(re.findall(r"\bFULL\b", self.cmd("show ip ospf neighbor")))
+    platform = "cisco_ios"
+    ospf_cmd = "show ip ospf neighbor"
+    bgp_cmd = "show ip bgp summary"
 
-    def bgp_established(self) -> set[str]:
-        out = self.cmd("show ip bgp summary")
-        peers = set()
-        for line in out.splitlines():
-            f = line.split()
-            if len(f) >= 9 and IP_RX.fullmatch(f[0]) and f[-1].isdigit():
-                peers.add(f[0])
-        return peers
-
-    def ping(self, address: str) -> bool:
-        out = self.cmd(f"ping {address} repeat 2", timeout=max(self.t.command_timeout, 20))
-        m = re.search(r"Success rate is (\d+) percent", out)
-        return bool(m and int(m.group(1)) > 0)
+    def ping_cmd(self, address: str) -> str:
+        return f"ping {address} repeat 2"
