@@ -159,3 +159,42 @@ def test_rollback_command_restores_backup(env: Env) -> None:
     res = rollback(env.opts(), "srv1")
     assert res.outcome == Outcome.COMMITTED, res.detail
     assert dev.file(NFT) == OLD[NFT] and dev.file(MOTD) == OLD[MOTD] and '"v1"' in dev.nft()
+
+
+LINUX_SECRET = "Stdin-Only-Secret-42zz"
+
+
+def test_secret_files_travel_on_stdin_are_0600_and_removed_on_abort(env: Env, monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    import base64
+    import logging
+
+    from countynet.deploy.drivers.base import Target, connect
+    from countynet.deploy.drivers.linux import LinuxDriver
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("COUNTYNET_SECRET_SRV_KEY", LINUX_SECRET)
+    files = new_files(body="tcp dport 22 acccept")          # nft refuses it: the push is aborted
+    files[MOTD] = "motd key=${secret:srv-key}\n"
+    dev = env.add("srv1", files)
+    r = deploy(env.opts(commit=True)).results["srv1"]
+    assert r.outcome == Outcome.REJECTED, r.detail
+    assert dev.file(MOTD) == OLD[MOTD]
+    assert not (dev.state / "new").exists() and not (dev.state / "prev").exists()   # removed on abort
+    # nothing Netmiko sent or read (the interactive shell: command lines and their echo) held the value,
+    # in clear or in base64
+    motd = f"motd key={LINUX_SECRET}\n".encode()
+    assert LINUX_SECRET not in caplog.text and base64.b64encode(motd).decode() not in caplog.text
+
+    # the staging itself: the driver's upload writes 0600 files through standard input
+    t = Target(host="srv1", address=dev.address, port=22, device_type="linux", username="root",
+               key_file=str(env.lab.client_key), known_hosts=env.lab.known_hosts)
+    drv = LinuxDriver(t, connect(t))
+    try:
+        dest = dev.state / "new" / "probe" / "secret.conf"
+        drv.upload_many({str(dest): f"k={LINUX_SECRET}\n", str(dev.state / "new" / "b"): "b\n"})
+    finally:
+        drv.close()
+    assert dest.read_text() == f"k={LINUX_SECRET}\n"
+    assert dest.stat().st_mode & 0o777 == 0o600 and (dev.state / "new" / "b").stat().st_mode & 0o777 == 0o600
+    assert LINUX_SECRET not in caplog.text

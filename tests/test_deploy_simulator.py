@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,6 +142,28 @@ def test_new_secret_line_is_resolved_and_masked(lab: Lab, flavor: str) -> None:
     for text in (r.diff, Path(r.backup).read_text(), (lab.ws.root / "audit.jsonl").read_text(),
                  json.dumps(rep.as_dict())):
         assert "An0ther-Secret" not in text
+
+
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_changed_secret_is_pushed_again(lab: Lab, flavor: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor))
+    first = deploy(lab.ws.options(commit=True)).results["r1"]
+    assert first.outcome == Outcome.COMMITTED, first.detail
+    assert any("oldhash" in line for line in run_text(dev))          # baseline: the set-once line stays
+    fp_file = lab.ws.root / "backups" / "secret-fingerprints.json"
+    assert "Sup3r-Secret-Value" not in fp_file.read_text() and "aaa-netadmin" in fp_file.read_text()
+    assert deploy(lab.ws.options(commit=True)).results["r1"].outcome == Outcome.UNCHANGED
+
+    monkeypatch.setenv("COUNTYNET_SECRET_AAA_NETADMIN", "R0tated-Value-2")
+    dry = deploy(lab.ws.options()).results["r1"]
+    assert dry.outcome == Outcome.WOULD_CHANGE and re.search(r"(local-user|username) netadmin", dry.diff), dry.diff
+    assert "R0tated-Value-2" not in dry.diff
+    r = deploy(lab.ws.options(commit=True)).results["r1"]
+    assert r.outcome == Outcome.COMMITTED, r.detail
+    assert "rotated secret(s): aaa-netadmin" in r.detail
+    user_lines = [line for line in run_text(dev) if "netadmin" in line]
+    assert len(user_lines) == 1 and "R0tated-Value-2" in user_lines[0], user_lines   # replaced, not undone
+    assert deploy(lab.ws.options(commit=True)).results["r1"].outcome == Outcome.UNCHANGED
 
 
 def test_missing_secret_fails_before_connecting(lab: Lab) -> None:

@@ -20,6 +20,7 @@ from countynet.deploy import audit, syslog
 from countynet.deploy.diff import count_changes, file_diff, pin_scrubbed_lines, remediation
 from countynet.deploy.drivers import driver_for
 from countynet.deploy.drivers.base import AuthFailed, DeployError, Driver, Rejected, Target, Unreachable, connect
+from countynet.deploy.fingerprints import Fingerprints
 from countynet.deploy.inputs import Context
 from countynet.deploy.model import DeviceResult, Outcome
 from countynet.deploy.scrub import scrub
@@ -255,6 +256,9 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
         if missing and not from_backup:
             raise SecretError(f"missing secret(s) {', '.join(missing)} for {host}: export "
                               f"{', '.join(env_name(m) for m in missing)} or use --vault-file")
+        fps = Fingerprints(ctx.opts.backup_dir)
+        secret_values: dict[str, str] = {}
+        rotate: frozenset[str] = frozenset()
         drv = _open(ctx, t)
         if isinstance(intended, dict):
             drv.paths = sorted(intended)
@@ -275,7 +279,10 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
             res.diff = scrub(ctx.store.mask(udiff), ctx.store.values) if udiff else ""
             res.added, res.removed = count_changes(udiff)
         else:
-            rem = remediation(t.device_type, running, intended, from_backup=from_backup)
+            if not from_backup:
+                secret_values = {n: ctx.store.get(n) for n in placeholders(intended)}
+                rotate = frozenset(fps.changed(host, secret_values))
+            rem = remediation(t.device_type, running, intended, from_backup=from_backup, rotate=rotate)
             change = [ctx.store.resolve(c) for c in rem.commands]
             res.diff = scrub(ctx.store.mask(rem.text), ctx.store.values) if rem.commands else ""
             res.added, res.removed = rem.added, rem.removed
@@ -283,11 +290,17 @@ def process(ctx: Context, host: str, wave: str, intended: Any = None, from_backu
             res.diff_sha256 = hashlib.sha256(res.diff.encode()).hexdigest()
         if not change:
             res.outcome, res.detail = Outcome.UNCHANGED, "running config already matches"
+            if ctx.opts.commit and secret_values:
+                fps.record(host, secret_values)   # baseline: the device holds these settings
             return res
         if not ctx.opts.commit:
             res.outcome, res.detail = Outcome.WOULD_CHANGE, f"+{res.added} -{res.removed} (dry-run, nothing sent)"
             return res
         _commit(ctx, drv, t, cp, running, change, res, intended, from_backup)
+        if res.outcome == Outcome.COMMITTED and secret_values:
+            fps.record(host, secret_values)
+        if rotate and res.outcome == Outcome.COMMITTED:
+            res.detail += f"; rotated secret(s): {', '.join(sorted(rotate))}"
         return res
     except Unreachable as exc:
         res.outcome, res.detail = Outcome.UNREACHABLE, str(exc)

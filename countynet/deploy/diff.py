@@ -22,6 +22,7 @@ from countynet import platforms
 from countynet.deploy.scrub import scrubbed_prefix
 
 _SECRET_RX = re.compile(r"\$\{secret:[a-z0-9][a-z0-9_.-]*\}")
+_NAME_RX = re.compile(r"\$\{secret:([a-z0-9][a-z0-9_.-]*)\}")
 # lines a device prints that are not configuration
 _NOISE_RX = re.compile(
     r"^\s*(?:#|!.*|return|end|Building configuration.*|Current configuration\s*:.*|"
@@ -50,12 +51,19 @@ def _find(root: HConfig, path: tuple[str, ...]) -> HConfig | HConfigChild | None
 
 
 def _pin(running: HConfig, intended: HConfig, marker: re.Pattern[str] | None,
-         prefix_of: type[str] | None = None) -> None:
-    """Replace an intended line by the running line with the same prefix (secret or scrubbed lines)."""
+         rotate: frozenset[str] = frozenset()) -> None:
+    """Replace an intended line by the running line with the same prefix (secret or scrubbed lines). A secret
+    line whose secret is in `rotate` is sent instead, and the running line it replaces is not negated."""
     for child in list(intended.all_children()):
         if marker is not None:
             m = marker.search(child.text)
             prefix = child.text[:m.start()] if m else None
+            if m and rotate and set(_NAME_RX.findall(child.text)) & rotate and prefix and prefix.strip():
+                parent = _find(running, _path(child)[:-1])
+                if parent is not None:
+                    for old in [c for c in parent.children if c.text.startswith(prefix)]:
+                        old.delete()   # the new value overrides the old setting: no `undo` of it
+                continue
         else:
             prefix = scrubbed_prefix(child.text)
         if not prefix or not prefix.strip():
@@ -92,15 +100,17 @@ def hier_platform(device_type: str) -> tuple[Platform, str]:
     return Platform[fl.tools.hier_config], fl.deploy.exit
 
 
-def remediation(device_type: str, running: str, intended: str, *, from_backup: bool = False) -> Remediation:
+def remediation(device_type: str, running: str, intended: str, *, from_backup: bool = False,
+                rotate: frozenset[str] = frozenset()) -> Remediation:
     """Commands that turn `running` into `intended` on a network OS (`intended` may hold placeholders).
 
     With `from_backup` the target is a scrubbed backup: its scrubbed lines keep the running values.
+    Secret lines are "set once" unless their secret's name is in `rotate` (its value changed): then sent.
     """
     platform, exit_word = hier_platform(device_type)
     run = get_hconfig(platform, normalise(running))
     want = get_hconfig(platform, normalise(intended))
-    _pin(run, want, None if from_backup else _SECRET_RX)
+    _pin(run, want, None if from_backup else _SECRET_RX, rotate)
     wf = WorkflowRemediation(run, want)
     rem = wf.remediation_config
     commands = _with_exits(rem, exit_word)

@@ -32,6 +32,7 @@ SECTION_RX = {
 }
 SINGLE = ("description ", "ip address ", "router-id ", "sysname ", "hostname ", "port default vlan ",
           "port access vlan ")
+PASSWORD_RX = re.compile(r"^(?:local-user \S+ password \S+ |username \S+ (?:privilege \d+ )?secret )")
 ERR = {
     "vrp5": "Error: Unrecognized command found at '^' position.",
     "vrp8": "Error: Unrecognized command found at '^' position.",
@@ -484,6 +485,9 @@ class Session:
         for key in SINGLE:
             if line.startswith(key):
                 parent.children[:] = [c for c in parent.children if not c.text.startswith(key)]
+        m = PASSWORD_RX.match(line)   # a user's new password replaces the old one, as on the devices
+        if m:
+            parent.children[:] = [c for c in parent.children if not c.text.startswith(m.group(0))]
         if parent.find(line) is None:
             parent.children.append(Node(line))
 

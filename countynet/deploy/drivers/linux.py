@@ -23,7 +23,6 @@ DEFAULT_APPLY = {
     "etc/nftables.conf": "nft -f {path}",
     "etc/swanctl/swanctl.conf": "swanctl --load-all --file {path}",
 }
-CHUNK = 1800
 ABSENT = "__COUNTYNET_ABSENT__"
 
 
@@ -48,42 +47,53 @@ class LinuxDriver(Driver):
         return posixpath.join(self.root, rel)
 
     def upload(self, dest: str, text: str) -> None:
-        """Write a file through the shell (base64; no SFTP needed), atomically via a .part file."""
-        data = base64.b64encode(text.encode()).decode()
-        q, qd = shlex.quote(dest), shlex.quote(posixpath.dirname(dest))
-        if len(data) <= CHUNK:   # one round trip for small files
-            _, rc = self.sh(f"mkdir -p {qd} && printf %s {data} | base64 -d > {q}.part && mv {q}.part {q}")
-        else:
-            rc = self.sh(f"mkdir -p {qd} && printf %s {data[:CHUNK]} > {q}.b64")[1]
-            for i in range(CHUNK, len(data), CHUNK):
-                rc = rc or self.sh(f"printf %s {data[i:i + CHUNK]} >> {q}.b64")[1]
-            rc = rc or self.sh(f"base64 -d {q}.b64 > {q}.part && rm -f {q}.b64 && mv {q}.part {q}")[1]
-        if rc:
-            raise RuntimeError(f"cannot write {dest} on the device")
+        """Write a file (mode 0600, atomically via a .part file) with its bytes on the standard input of a
+        separate SSH exec channel: a file may hold resolved secrets, so its content is never part of a
+        command line (visible in `ps`, shell history, audit logs) nor echoed by the interactive shell."""
+        self.upload_many({dest: text})
 
     def upload_many(self, files: dict[str, str]) -> None:
-        """Several small files in as few round trips as possible (each command stays < ~3.6 kB)."""
-        batch: list[str] = []
-        size = 0
-        for dest, text in files.items():
-            data = base64.b64encode(text.encode()).decode()
-            if len(data) > CHUNK:
-                self.upload(dest, text)
-                continue
-            q, qd = shlex.quote(dest), shlex.quote(posixpath.dirname(dest))
-            part = f"mkdir -p {qd} && printf %s {data} | base64 -d > {q}.part && mv {q}.part {q}"
-            if batch and size + len(part) > 2 * CHUNK:
-                self._run_batch(batch)
-                batch, size = [], 0
-            batch.append(part)
-            size += len(part)
-        if batch:
-            self._run_batch(batch)
+        """Several files in one exec channel: a tar stream on standard input, unpacked with umask 077 and
+        each file moved into place atomically. The shell command names only the destination paths."""
+        import io
+        import tarfile
 
-    def _run_batch(self, parts: list[str]) -> None:
-        _, rc = self.sh(" && ".join(parts))
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for i, text in enumerate(files.values()):
+                data = text.encode()
+                info = tarfile.TarInfo(f"f{i}")
+                info.size, info.mode = len(data), 0o600
+                tar.addfile(info, io.BytesIO(data))
+        moves = []
+        for i, dest in enumerate(files):
+            q, qd = shlex.quote(dest), shlex.quote(posixpath.dirname(dest))
+            moves.append(f"mkdir -p {qd} && chmod 600 \"$t/f{i}\" && mv -f \"$t/f{i}\" {q}.part && mv -f {q}.part {q}")
+        script = ("umask 077; t=$(mktemp -d) || exit 1; trap 'rm -rf \"$t\"' EXIT; tar -x -C \"$t\" -f - || exit 1; "
+                  + " && ".join(moves))
+        rc, err = self._exec_stdin(script, buf.getvalue())
         if rc:
-            raise RuntimeError("cannot write the staged files on the device")
+            raise RuntimeError(f"cannot write the staged files on the device (exit {rc}): {self.mask(err)[-200:]}")
+
+    def _exec_stdin(self, command: str, data: bytes) -> tuple[int, str]:
+        """Run `command` on a new exec channel of the session's SSH transport, `data` on its standard input;
+        (exit status, stderr)."""
+        transport = self.conn.remote_conn.get_transport()
+        chan = transport.open_session(timeout=self.t.conn_timeout)
+        try:
+            chan.settimeout(max(self.t.command_timeout, 30.0))
+            chan.exec_command(command)
+            chan.sendall(data)
+            chan.shutdown_write()
+            err = b""
+            while True:
+                chunk = chan.recv_stderr(65536)
+                if not chunk:
+                    break
+                err += chunk
+            return chan.recv_exit_status(), err.decode(errors="replace")
+        finally:
+            chan.close()
 
     def fetch_running(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -133,8 +143,8 @@ class LinuxDriver(Driver):
             src, prev = shlex.quote(self.dev(rel)), shlex.quote(f"{self.state}/prev/{rel}")
             keep.append(f"mkdir -p $(dirname {prev}) && if [ -e {src} ]; then cp -p {src} {prev}; "
                         f"else touch {prev}.absent; fi")
-        _, rc = self.sh(f"mkdir -p {s} && rm -rf {s}/new {s}/prev {s}/confirmed {s}/rolledback && "
-                        f"mkdir -p {s}/new {s}/prev && " + " && ".join(keep))
+        _, rc = self.sh(f"umask 077 && mkdir -p {s} && chmod 700 {s} && rm -rf {s}/new {s}/prev {s}/confirmed "
+                        f"{s}/rolledback && mkdir -p {s}/new {s}/prev && " + " && ".join(keep))
         if rc:
             raise RuntimeError("cannot keep the previous files on the device")
         apply_sh, back_sh = self._scripts(rels)
@@ -151,7 +161,7 @@ class LinuxDriver(Driver):
         out, rc = self.sh(f"sh {s}/apply.sh")
         if rc:
             m = re.search(r"@@REJECTED (.*)", out, flags=re.S)
-            raise Rejected(m.group(1).split(":")[0] if m else "apply.sh", m.group(1) if m else out)
+            raise Rejected(m.group(1).split(":")[0] if m else "apply.sh", self.mask(m.group(1) if m else out))
         return out
 
     def _disarm(self, cleanup: bool = False) -> str:
@@ -169,7 +179,9 @@ class LinuxDriver(Driver):
         s = shlex.quote(self.state)
         text, rc = self.sh(f"sh {s}/rollback.sh")
         if rc or "@@RESTORE-FAILED" in text:
-            raise RuntimeError(f"rollback script reported: {text.strip()[-200:]}")
+            raise RuntimeError(f"rollback script reported: {self.mask(text.strip()[-200:])}")
+        # the staged new files (resolved secrets) and the kept old ones are not needed once restored
+        self.sh(f"rm -rf {s}/new {s}/prev; sync")
         return out + text
 
     def push_plain(self, change: dict[str, str]) -> str:
