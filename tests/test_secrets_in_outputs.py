@@ -42,7 +42,11 @@ def test_secret_line_recogniser_sees_psk_snmp_and_community_lines() -> None:
 
 
 def test_build_outputs_and_logs_hold_no_secret_values(tmp_path: Path, bundled) -> None:
-    names = {u.secret for u in bundled.topology.county.management.users}
+    # local users and the AAA key are per device (`<secret>.<host>`): every network device's own references
+    # (Linux servers log in with keys: no password secret is rendered for them)
+    net = [d for d in bundled.intents.values() if d.platform != "linux"]
+    names = {u.secret for d in net for u in d.management.users}
+    names |= {d.management.aaa_key for d in net if d.management.aaa_key}
     names |= {s.auth_secret for s in bundled.topology.county.management.snmp_users}
     names |= {s.priv_secret for s in bundled.topology.county.management.snmp_users}
     values = {n: f"Zz{abs(hash(n)) % 10**8}-not-for-files" for n in names}
