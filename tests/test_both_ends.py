@@ -420,10 +420,6 @@ def test_ospf_both_ends_of_every_link_agree(built):
     assert {"huawei_vrp", "h3c_comware", "linux", "cisco_ios"} <= platforms
 
 
-@pytest.mark.xfail(strict=True, reason="finding: the hub's FRR 8.4 authenticates OSPF with keyed MD5, the cores "
-                   "(VRP) with HMAC-SHA256: yx-core-1/2 <-> yx-vpnhub-1 cannot form an adjacency on real devices "
-                   "(the lab hides it: every lab router is FRR). Owner: routing security (issue 10, part 4); "
-                   "remove this mark when both ends use one algorithm")
 def test_ospf_authentication_agrees_on_every_link(built):
     """Authentication mode and key reference on both interfaces of every OSPF link."""
     bad, _ = _ospf_mismatches(built, ("auth",))
