@@ -69,3 +69,14 @@ def test_scrub_removes_secrets_hashes_and_volatile_lines() -> None:
     for leaked in ("$9$abcdef", "q w e", "K1", "K2", "psk-value"):
         assert leaked not in out
     assert out.count(SCRUBBED) >= 5 and "interface X" in out
+
+
+def test_mask_catches_a_value_wrapped_over_two_lines() -> None:
+    s = SecretStore(environ={"COUNTYNET_SECRET_IKE_PSK": "Wrapped-Psk-Value-123"})
+    s.resolve("${secret:ike-psk}")
+    echo = "ike peer hub pre-shared-key cipher Wrapped-Psk\r\n-Value-123\nError: Unrecognized command"
+    out = s.mask(echo)
+    assert "Wrapped-Psk" not in out and "-Value-123" not in out and "Error: Unrecognized command" in out
+    assert out.count("${secret:ike-psk}(part)") == 2
+    assert s.mask("interface GigabitEthernet0/0/1\n description uplink") == \
+        "interface GigabitEthernet0/0/1\n description uplink"

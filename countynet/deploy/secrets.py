@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 MASK = "********"
+FRAGMENT = 6   # shortest piece of a wrapped value that is still masked
 
 
 class SecretError(Exception):
@@ -117,11 +118,30 @@ class SecretStore:
         return _rx().sub(lambda m: self.get(m.group(1)), text)
 
     def mask(self, text: str) -> str:
-        """Put placeholders back in place of every value handed out so far (longest first)."""
+        """Put placeholders back in place of every value handed out so far (longest first). A device that
+        wraps its echo at the terminal width splits a value over two lines: a line that ends with the value's
+        first part and a line that starts with its rest (each at least FRAGMENT characters) are masked too."""
         for name, value in sorted(self._used.items(), key=lambda kv: -len(kv[1])):
             if value:
                 text = text.replace(value, _placeholder(name))
+        wrapped = [(n, v) for n, v in self._used.items() if len(v) >= 2 * FRAGMENT]
+        if wrapped and "\n" in text:
+            text = "\n".join(self._mask_fragments(line, wrapped) for line in text.split("\n"))
         return text
+
+    @staticmethod
+    def _mask_fragments(line: str, values: list[tuple[str, str]]) -> str:
+        body = line.rstrip("\r")
+        for name, v in values:
+            for cut in range(FRAGMENT, len(v) - FRAGMENT + 1):
+                head, tail = v[:cut], v[cut:]
+                if body.endswith(head):
+                    body = body[:-len(head)] + _placeholder(name) + "(part)"
+                    break
+                if body.startswith(tail):
+                    body = _placeholder(name) + "(part)" + body[len(tail):]
+                    break
+        return body + line[len(line.rstrip("\r")):]
 
     @property
     def values(self) -> list[str]:
