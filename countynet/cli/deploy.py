@@ -68,7 +68,8 @@ def deploy_cmd(
     change_id: str = typer.Option(None, "--change-id"),
     build_dir: Path = typer.Option(Path("build"), "--build", "--build-dir", help="build directory to deploy"),
     allow_modified: bool = typer.Option(False, "--allow-modified",
-                                        help="push build files that differ from manifest.json (hand-edited/stale)"),
+                                        help="preview build files that differ from manifest.json (hand-edited/stale); "
+                                             "preview-only: --commit refuses them"),
     inventory_dir: Path = typer.Option(None, "--inventory",
                                        help="a Nornir inventory directory overriding addresses/ports/data of the "
                                             "build's host table"),
