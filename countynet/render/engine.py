@@ -106,12 +106,15 @@ def required_features(d: DeviceIntent) -> set[str]:
     return need
 
 
+CAPABILITY_SOURCE = "countynet/platforms/"  # where a capability error points before the build relocates it
+
+
 def check_capabilities(intents: dict[str, DeviceIntent]) -> list[Diagnostic]:
     """A device needing a feature its flavour's templates do not render is an error naming all three."""
     out = []
     for host, d in intents.items():
         fl = render_flavour(d)
-        where = f"countynet/platforms/{fl.name}.yaml"
+        where = f"{CAPABILITY_SOURCE}{fl.name}.yaml"
         for feature in sorted(required_features(d) - fl.capabilities.features):
             out.append(Diagnostic(where, 0, 0, host,
                                   f"device {host} needs feature {feature!r}, which platform flavour {fl.name!r} "
