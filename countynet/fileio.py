@@ -189,3 +189,18 @@ def check_yaml_expansion(node: Any, limit: int = MAX_YAML_NODES) -> int:
                                mark.line + 1, mark.column + 1)
         sizes[key] = total
     return max(sizes.get(id(node), 0), 0)
+
+
+def load_yaml_bounded(text: str, loader_cls: type) -> Any:
+    """Compose one YAML document with `loader_cls`, check its size and alias expansion, then construct it.
+    Raises YamlTooLarge past a bound (before any data is built) and the loader's own YAMLError otherwise."""
+    check_yaml_size(text)
+    loader = loader_cls(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_yaml_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from countynet.errors import Diagnostic
-from countynet.fileio import YamlTooLarge, check_yaml_expansion, check_yaml_size
+from countynet.fileio import YamlTooLarge, load_yaml_bounded
 
 LOCK_NAME = "addresses.lock.yaml"
 HEADER = (
@@ -26,19 +26,6 @@ def empty() -> dict[str, Any]:
     return {"version": 1, "addresses": {}, "ports": {}, "vlans": {}, "lags": {}}
 
 
-def _bounded_load(text: str) -> Any:
-    check_yaml_size(text)
-    loader = yaml.CSafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        check_yaml_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 def read(topology_dir: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Read the lock beside the topology: (data, []) or (empty lock, diagnostics); never writes anything."""
     path = topology_dir / LOCK_NAME
@@ -46,7 +33,7 @@ def read(topology_dir: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
         return empty(), []
     name = f"{topology_dir.name}/{LOCK_NAME}"
     try:
-        data = _bounded_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_bounded(path.read_text(encoding="utf-8"), yaml.CSafeLoader)
     except YamlTooLarge as big:
         return empty(), [Diagnostic(name, big.line, big.column, "", f"lock file refused: {big}",
                                     "restore it from git, or delete it to allocate everything afresh")]

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from countynet.errors import Diagnostic
-from countynet.fileio import YamlTooLarge, check_yaml_expansion, check_yaml_size
+from countynet.fileio import YamlTooLarge, load_yaml_bounded
 
 try:  # libyaml is a dependency of PyYAML wheels; fall back to pure Python only if it is missing
     _BaseLoader: type = yaml.CSafeLoader
@@ -107,24 +107,10 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Diagnos
     return parse_yaml(text, name)
 
 
-def _bounded_load(text: str, loader_cls: type) -> Any:
-    """Compose the document, check its size and alias expansion, then construct it (YamlTooLarge past a bound)."""
-    check_yaml_size(text)
-    loader = loader_cls(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        check_yaml_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 def parse_yaml(text: str, name: str) -> tuple[Any, list[Diagnostic]]:
     """Parse YAML text with positions; return the data and any diagnostics (syntax, duplicates, bounds)."""
     try:
-        data = _bounded_load(text, _make_loader(name))
+        data = load_yaml_bounded(text, _make_loader(name))
     except YamlTooLarge as big:
         return None, [Diagnostic(name, big.line, big.column, "", str(big),
                                  "write the values out instead of nesting aliases, or split the file")]
