@@ -94,6 +94,10 @@ ALLOWED = [
     # MSTP (switches)
     r" stp mode mstp", r" stp bpdu-protection", r"stp region-configuration", rf" region-name {NAME}",
     r" active region-configuration", r" stp global enable", r" stp edged-port", r" undo stp enable",
+    # access layer (docs/security.md "Access layer"): S switches
+    r" dhcp snooping enable", r" port-security enable", r" dhcp snooping trust", r" port-security max-mac-count \d+",
+    r" port-security port-mode autolearn", r" ip verify source ip-address mac-address", r" description unused",
+    r" shutdown",
 ]
 PATTERNS = [re.compile(p) for p in ALLOWED]
 

@@ -100,7 +100,10 @@ MQC = [rf"traffic classifier {NAME} type or", r" if-match acl \d+", rf"traffic b
 BY_FLAVOUR = {
     "huawei_vrp5": [*VRP_LEGACY, r" active region-configuration", r" mode lacp",
                     r" traffic-filter (?:inbound|outbound) acl \d+", r" undo portswitch",
-                    rf" local-user {NAME} privilege level \d+", r"ipsec authentication sha2 compatible enable"],
+                    rf" local-user {NAME} privilege level \d+", r"ipsec authentication sha2 compatible enable",
+                    # access layer (docs/security.md "Access layer"): S switches
+                    r"dhcp snooping enable", r" dhcp snooping enable", r" dhcp snooping trusted",
+                    r" port-security enable", r" port-security max-mac-num \d+", r" description unused", r" shutdown"],
     "huawei_vrp8": [*VRP_LEGACY, *VRP8, r" traffic-filter acl \d+ (?:inbound|outbound)",
                     rf" local-user {NAME} level \d+"],
     "huawei_vrp8_ce": [*VRP8, *MQC, r"telnet server disable", rf"ntp unicast-server {IP}",

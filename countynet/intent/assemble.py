@@ -13,6 +13,7 @@ from typing import Any
 from countynet.errors import Collector
 from countynet.intent.facts import Facts, county_facts
 from countynet.intent.features.access_mgmt import access_mgmt
+from countynet.intent.features.access_security import access_security
 from countynet.intent.features.bgp import bgp
 from countynet.intent.features.filters import filters
 from countynet.intent.features.gateways import zone_gateways
@@ -75,7 +76,7 @@ def _ospf_auth(i: Interface, dev: DevicePlan, facts: Facts) -> Interface:
 
 def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent:
     """One device's intent: its layout features, then its sections (OSPF, management, NAT, server, filters,
-    spanning tree)."""
+    spanning tree, access security)."""
     layout = concatenate(feature(dev, facts) for feature in LAYOUT)
     for vid, first, other in layout.clashes:
         vl = facts.topo.county.vlans
@@ -95,7 +96,8 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
         interfaces=interfaces, vlans=[Vlan(id=k, name=v) for k, v in sorted(layout.vlans.items())],
         routing=Routing(ospf=routing_ospf, static=list(layout.static), bgp=layout.bgp), vpn=layout.vpn,
         dhcp=list(layout.dhcp), nat=nat(dev, facts, layout), management=management(dev, facts, layout),
-        server=server(dev, facts), filters=filters(dev, facts, layout), stp=stp(dev, facts, layout))
+        server=server(dev, facts), filters=filters(dev, facts, layout), stp=stp(dev, facts, layout),
+        access_security=access_security(dev, facts, layout))
 
 
 def build(t: Topology, lock: Mapping[str, Any]

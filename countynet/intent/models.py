@@ -263,6 +263,23 @@ class Stp(M):
     off_ports: list[str] = Field(default_factory=list)
 
 
+class AccessSecurity(M):
+    """Access-layer protection of a switch that faces hosts (issue 10 part 6, docs/security.md "Access layer").
+
+    `untrusted_ports` face hosts: DHCP snooping drops DHCP server replies arriving there, port security admits
+    at most `max_macs` source MAC addresses. `trusted_ports` are the switched ports towards network devices
+    (uplinks): DHCP replies are accepted there. `source_guard_interfaces` are the VLAN interfaces of LANs this
+    switch serves with its own DHCP pools, on a flavour whose IP source guard binds from its DHCP server: packets
+    whose source IP + MAC no lease matches are dropped (static hosts have none: server VLANs are never listed).
+    `unused_ports` are the model's ports the intent does not use: shut, described "unused"."""
+
+    trusted_ports: list[str] = Field(default_factory=list)
+    untrusted_ports: list[str] = Field(default_factory=list)
+    source_guard_interfaces: list[str] = Field(default_factory=list)
+    max_macs: int = Field(4, description="port security: source MAC addresses admitted per host port")
+    unused_ports: list[str] = Field(default_factory=list)
+
+
 class DeviceIntent(M):
     hostname: str
     fqdn: str
@@ -288,6 +305,7 @@ class DeviceIntent(M):
     server: Server | None = None
     filters: list[Filter] = Field(default_factory=list, description="compiled ACLs (security policy)")
     stp: Stp | None = Field(None, description="spanning tree (switches)")
+    access_security: AccessSecurity | None = Field(None, description="access-layer protection (host-facing switches)")
 
     @model_validator(mode="before")
     @classmethod

@@ -47,6 +47,9 @@ def expected(d: DeviceIntent) -> Facts:
         f.interfaces[i.name] = itf
         if i.ospf and d.routing.ospf:
             f.ospf_interfaces[i.name] = i.ospf.area
+    if d.access_security:  # the model's unused ports are rendered too (shut, "unused"): no address, no VLAN
+        for name in d.access_security.unused_ports:
+            f.interfaces[name] = IfFacts()
     f.vlans = {v.id for v in d.vlans}
     f.static_routes = {r.prefix for r in d.routing.static}
     if d.routing.bgp:
