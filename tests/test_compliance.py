@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from countynet.topology.ranges import expand_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "compliance.md"
 
@@ -34,8 +36,20 @@ CONTROLS: dict[str, tuple[str, str]] = {
     "C9": ("SNMPv3", "SNMPv3 with authentication and privacy only, no community"),
     "C10": ("关闭不必要服务", "unused services off"),
     "C11": ("路由协议认证", "routing-protocol authentication (OSPF on every interface, BGP with MD5 and GTSM)"),
+    "C12": ("接入层安全", "access layer: DHCP snooping, port security, source guard, unused ports shut"),
 }
 
+CATALOG = yaml.safe_load((ROOT / "topology" / "catalog.yaml").read_text(encoding="utf-8"))["hardware"]
+# C12: the host-facing switches and, per flavour, the lines each host port / uplink / served LAN interface needs
+ACCESS_ROLES = ("township_switch", "access_switch")
+ACCESS = {
+    "huawei_vrp5": {"global": r"^dhcp snooping enable$", "host": [r" dhcp snooping enable", r" port-security enable",
+                                                                  r" port-security max-mac-num \d+"],
+                    "uplink": [r" dhcp snooping trusted"], "served": []},
+    "h3c_comware7": {"global": r"^ dhcp snooping enable$", "host": [r" port-security max-mac-count \d+",
+                                                                    r" port-security port-mode autolearn"],
+                     "uplink": [r" dhcp snooping trust"], "served": [r" ip verify source ip-address mac-address"]},
+}
 HOST_IP = r"\d+\.\d+\.\d+\.\d+"
 SECRET = r"\$\{secret:[a-z0-9][a-z0-9_.-]*\}"
 
@@ -239,6 +253,36 @@ def _routing(f: Findings, intent: dict, text: str, family: str) -> None:
             f.need("C11", rf"^  neighbor {a} maximum-prefix \d+ \d+$", f"BGP {n['address']} maximum-prefix")
 
 
+def _access(f: Findings, intent: dict, text: str) -> None:
+    """C12 on a township or centre access switch with host ports. Host ports are the spanning-tree edge ports (the
+    stp section, not the access-security one); every other switched port is an uplink; the served LAN interfaces
+    are the DHCP pools' interfaces; every port of the catalogue model the intent does not use must be shut."""
+    want = ACCESS.get(intent["flavour"])
+    hosts = set((intent.get("stp") or {}).get("edge_ports") or [])
+    if intent["role"] not in ACCESS_ROLES or not want or not hosts:
+        return
+    s = sections(text)
+    f.need("C12", want["global"], "DHCP snooping enabled globally")
+    used = {i["name"] for i in intent["interfaces"]}
+    for i in intent["interfaces"]:
+        body = s.get(f"interface {i['name']}", [])
+        if i["name"] in hosts:
+            need = want["host"]
+        elif i["kind"] in ("access", "trunk", "lag"):
+            need = want["uplink"]
+        elif i["name"] in {p["interface"] for p in intent.get("dhcp") or []}:
+            need = want["served"]
+        else:
+            continue
+        for line in need:
+            f.check("C12", any(re.fullmatch(line, x) for x in body), f"interface {i['name']}: missing {line.strip()}")
+    ports = expand_ports(p for group in CATALOG[intent["model"]]["ports"].values() for p in group)
+    for p in ports:
+        if p not in used:
+            body = s.get(f"interface {p}", [])
+            f.check("C12", " shutdown" in body and " description unused" in body, f"unused port {p} not shut")
+
+
 def check_device(host: str, intent: dict, files: dict[str, str], servers: dict[str, set[str]]) -> list[str]:
     """Every control's findings for one rendered device ([] = compliant)."""
     family = intent["platform"]
@@ -257,6 +301,7 @@ def check_device(host: str, intent: dict, files: dict[str, str], servers: dict[s
     _common_network(f, host)
     NETWORK[family](f, host, intent["flavour"], text)
     _routing(f, intent, text, family)
+    _access(f, intent, text)
     return f.items
 
 
@@ -307,6 +352,12 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     ("yx-city-1", "C8", "aaa accounting commands 15", "no aaa accounting commands 15"),
     ("yx-db-1", "C1", "PermitRootLogin no", "PermitRootLogin yes"),
     ("yx-db-1", "C6", "@10.30.19.15/32", "@10.30.19.0/24"),
+    ("yx-aonan-sw1", "C12", " dhcp snooping trusted\n", ""),
+    ("yx-aonan-sw1", "C12", " description unused\n shutdown", " description unused\n undo shutdown"),
+    ("yx-aonan-sw1", "C12", "dhcp snooping enable\n#", "#"),
+    ("yx-gaoxi-sw1", "C12", " ip verify source ip-address mac-address\n", ""),
+    ("yx-gaoxi-sw1", "C12", " port-security port-mode autolearn\n", ""),
+    ("yx-acc-dmz", "C12", " port-security max-mac-count 4\n", ""),
 ]
 
 
