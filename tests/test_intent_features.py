@@ -112,3 +112,29 @@ def test_a_vpn_village_without_a_broadband_port_is_a_located_error(topo_copy: Pa
         compile_topology(topo_copy)
     assert "error: hardware.ar161.ports: model ar161 has no 'wan' port, but yx-aonan-gongyi is a VPN village on " \
            "broadband" in info.value.render()
+
+
+def test_access_security_covers_host_ports_uplinks_and_unused_ports(bundled) -> None:
+    """The access-layer section (docs/security.md "Access layer") on the switches that face hosts only: host ports
+    are exactly the STP edge ports, every other switched port is a trusted uplink, unused ports are the catalogue
+    model's ports the intent does not use; IP source guard only on Comware's DHCP-served VLAN interfaces."""
+    from countynet.topology.ranges import expand_ports
+
+    catalog = bundled.topology.catalog.hardware
+    seen = set()
+    for host, d in bundled.intents.items():
+        a = d.access_security
+        if d.role not in ("township_switch", "access_switch") or not (d.stp and d.stp.edge_ports):
+            assert a is None, host
+            continue
+        assert a is not None, host
+        seen.add(d.flavour)
+        assert a.untrusted_ports == d.stp.edge_ports, host
+        switched = [i.name for i in d.interfaces if i.kind in ("access", "trunk", "lag")]
+        assert sorted(a.trusted_ports) == sorted(set(switched) - set(d.stp.edge_ports)), host
+        used = {i.name for i in d.interfaces}
+        ports = expand_ports(p for group in catalog[d.model].ports.values() for p in group)
+        assert a.unused_ports == [p for p in ports if p not in used] and not set(a.unused_ports) & used, host
+        served = [p.interface for p in d.dhcp]
+        assert a.source_guard_interfaces == (served if d.flavour == "h3c_comware7" else []), host
+    assert seen == {"huawei_vrp5", "h3c_comware7"}
