@@ -80,7 +80,8 @@ def test_the_hub_learns_its_peers_from_the_facts_and_both_ends_agree(facts: Fact
         assert (s.psk_secret, s.local_id, s.remote_id) == (h.psk_secret, h.remote_id, h.local_id)
         assert s.remote_address == h.local_address and s.local_networks == h.remote_networks
         assert s.remote_networks == h.local_networks
-        assert {r.prefix for r in hub.static if r.description.startswith(v.device)} == set(v.local_networks)
+        # route-based hub: the village's LAN and loopback, and its tunnel subnet (the router's own tunnel address)
+        assert {r.prefix for r in hub.static if r.description.startswith(v.device)} == {*v.local_networks, v.tunnel}
     assert vpn_hub(facts.devices["yx-core-1"], facts) == vpn_spoke(facts.devices["yx-core-1"], facts)  # nothing
 
 
