@@ -164,9 +164,6 @@ def test_verify_offline_cli_writes_reports(tmp_path: Path, bundled_build: Path) 
     assert "not proven here" in proc.stdout and "endpoint pairs" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: the policy's `ping` service is every ICMP type (ports: [icmp]) but "
-                                       "the servers' nftables accept only echo-request from management; remove this "
-                                       "mark when the policy or the host firewalls agree")
 def test_bundled_build_verifies_clean_exhaustively(built: BuildReader) -> None:
     rep = run_offline(built)
     assert rep.ok, [f.message[:300] for f in rep.findings]

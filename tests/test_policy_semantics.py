@@ -136,8 +136,7 @@ SSH_EVERYWHERE = """  - name: ssh-from-anywhere
 def test_rule_breaking_an_invariant_is_refused(topo_copy: Path, tmp_path: Path, rule: str, text: str,
                                                invariants: list[str]) -> None:
     policy = topo_copy / "policy.yaml"
-    edit(policy, "  ping: {ports: [icmp]}\n",
-         "  ping: {ports: [icmp]}\n  everything: {ports: [tcp/1-65535, udp/1-65535, icmp]}\n")
+    edit(policy, "  tacacs: {", "  everything: {ports: [tcp/1-65535, udp/1-65535, icmp]}\n  tacacs: {")
     edit(policy, ANCHOR, text + ANCHOR)
     line = rule_line(policy, rule)
     for args in (["validate", str(topo_copy)], ["build", str(topo_copy), "--out", str(tmp_path / "out")]):
@@ -354,7 +353,7 @@ def test_compromised_site_devices_reach_no_more_than_their_lans(compiled: BuildR
 
 def test_lints_warn_with_the_rule_line(topo_copy: Path) -> None:
     policy = topo_copy / "policy.yaml"
-    edit(policy, "  ping: {ports: [icmp]}\n", "  ping: {ports: [icmp]}\n  telnet: {ports: [tcp/23]}\n")
+    edit(policy, "  tacacs: {", "  telnet: {ports: [tcp/23]}\n  tacacs: {")
     edit(policy, "  device-mgmt:", "  kiosk: {kind: centre, trust: 20, description: \"kiosks\"}\n  device-mgmt:")
     extra = """  - name: training-logs-anywhere
     from: [training]

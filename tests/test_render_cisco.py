@@ -41,7 +41,8 @@ LINES = [
     r"  hidekeys", r" path bootflash:\$h-archive", r" maximum \d+", r" write-memory",
     r"ip access-list standard [A-Z-]+", rf" \d+ permit {IP} {IP}", r" \d+ deny any log",
     rf"ip access-list extended {NAME}", r" remark \S.*",
-    rf" \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) {ADDR} {ADDR}(?: eq \d+| range \d+ \d+)?(?: established)?",
+    rf" \d+ (?:permit|deny) (?:ip|tcp|udp) {ADDR} {ADDR}(?: eq \d+| range \d+ \d+)?(?: established)?",
+    rf" \d+ (?:permit|deny) icmp {ADDR} {ADDR}(?: \d+(?: \d+)?)?",  # ICMP type [code] as numbers
     r"crypto ikev2 proposal [A-Z0-9-]+", r" encryption aes-(?:cbc|gcm)-(?:128|192|256)",
     r" (?:integrity|prf) sha(?:1|256|384|512)", r" group (?:2|5|14|15|16|19|20|21)",
     r"crypto ikev2 policy [A-Z0-9-]+", r" proposal [A-Z0-9-]+", r"crypto ikev2 keyring [A-Z0-9-]+",

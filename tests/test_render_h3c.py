@@ -20,6 +20,7 @@ IFNAME = (r"(?:LoopBack|Vlan-interface|Bridge-Aggregation|Tunnel|NULL|GigabitEth
           r"[\d/]+")
 ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
 PORTS = r"(?: {kind}-port (?:eq \d+|range \d+ \d+))?"
+ICMP = r"(?:echo|echo-reply|\d+(?: \d+)?)"  # icmp-type: a message name or type [code]
 VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
 NAME = r"[A-Za-z0-9][\w.-]*"
 HASH = r"(?:sha1|sha256|sha384|sha512)"
@@ -32,7 +33,7 @@ ALLOWED = [
     r"vlan \d+", rf" name {NAME}",
     r"acl (?:basic|advanced) \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
-    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: established)?",
+    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: established| icmp-type {ICMP})?",
     rf" ip prefix-list {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
     rf"route-policy {NAME} permit node \d+", rf" if-match ip address prefix-list {NAME}",
     rf"dhcp server ip-pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}",

@@ -19,6 +19,7 @@ SECRET = SECRET_PATTERN
 IFNAME = r"(?:LoopBack|Vlanif|Eth-Trunk|Tunnel|NULL|GigabitEthernet|XGigabitEthernet|10GE|100GE)[\d/]+"
 ADDR = rf"(?:any|{IP} {IP}|{IP} 0)"
 PORTS = r"(?: {kind}-port (?:eq \d+|range \d+ \d+))?"
+ICMP = r"(?:echo|echo-reply|\d+(?: \d+)?)"  # icmp-type: a message name or type [code]
 VLANS = r"\d+(?: to \d+)?(?: \d+(?: to \d+)?){0,9}"
 NAME = r"[A-Za-z0-9][\w.-]*"
 HASH = r"(?:sha1|sha2-256|sha2-384|sha2-512)"
@@ -31,7 +32,7 @@ COMMON = [
     rf"vlan batch {VLANS}", r"vlan \d+", rf" name {NAME}",
     r"acl number \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
-    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: tcp-flag established)?",
+    rf"destination {ADDR}{PORTS.format(kind='destination')}(?: tcp-flag established| icmp-type {ICMP})?",
     rf"ip ip-prefix {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
     rf"route-policy {NAME} permit node \d+", rf" if-match ip-prefix {NAME}",
     rf"ip pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}", rf" excluded-ip-address {IP} {IP}",

@@ -1,9 +1,10 @@
 """Mutation tests of the exhaustive check: a real build, one hand edit of a rendered configuration (what deploy
 would push), and the check must find the change with a counterexample that names the edited device.
 
-Each mutation is compared with the unedited build's own result, so the findings the bundled build already has
-(see the strict xfail in tests/test_policy.py) do not mask or fake a catch: a mutation is caught when a
-difference appears that the unedited build does not have, and its explanation names the edited device.
+Each mutation is compared with the unedited build's own result (which has no finding: see
+tests/test_policy.py::test_bundled_build_verifies_clean_exhaustively), so nothing the unedited build has can mask
+or fake a catch: a mutation is caught when a difference appears that the unedited build does not have, and its
+explanation names the edited device.
 """
 
 from __future__ import annotations

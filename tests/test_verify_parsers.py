@@ -53,7 +53,7 @@ def _match(r: AclRule) -> Match:
     sport = (None if r.source_port_min is None
              else (PortRange(r.source_port_min, r.source_port_max or r.source_port_min),))
     return Match(_nets(r.source), _nets(r.destination), PROTO[r.protocol], sport, dport,
-                 ESTABLISHED if r.established else None)
+                 ESTABLISHED if r.established else None, r.icmp_type, r.icmp_code)
 
 
 def parsed(built: BuildReader, host: str, files: dict[str, str] | None = None) -> DeviceConfig:

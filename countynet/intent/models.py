@@ -216,6 +216,8 @@ class ServiceIntent(M):
     protocol: Literal["tcp", "udp", "icmp"]
     port_min: int = 0
     port_max: int = 0
+    icmp_type: int | None = Field(None, description="icmp: the type the service grants (None: every type)")
+    icmp_code: int | None = Field(None, description="icmp: the code (None: every code)")
 
 
 class Server(M):
@@ -236,6 +238,8 @@ class AclRule(M):
     source_port_min: int | None = Field(None, description="source port range (tcp/udp): replies of a service")
     source_port_max: int | None = None
     established: bool = Field(False, description="match return traffic only (tcp established / ct state)")
+    icmp_type: int | None = Field(None, description="icmp: the type matched, echo-reply on a reply line (None: every)")
+    icmp_code: int | None = Field(None, description="icmp: the code matched (None: every code)")
     remark: str = Field("", description="policy rule this line comes from")
 
 

@@ -34,7 +34,7 @@ def policy_files(result: BuildResult) -> dict[str, str]:
     for r in [*comp.denies, *comp.rules]:  # deny rules first: they take precedence over every allow rule
         rules.append({"name": r.name, "action": r.action, "from": list(r.source), "to": list(r.destination),
                       "services": list(r.services),
-                      "ports": [{"protocol": p, "low": lo, "high": hi} for p, lo, hi in _ports(policy, r.services)],
+                      "ports": [_port(p, lo, hi) for p, lo, hi in _ports(policy, r.services)],
                       "source_hosts": list(r.source_hosts),
                       "destination_hosts": list(r.destination_hosts),
                       "scope": r.scope.model_dump(mode="json") if r.scope else None,
@@ -46,6 +46,13 @@ def policy_files(result: BuildResult) -> dict[str, str]:
                                 "precedence": "deny rules before allow rules; then default deny",
                                 "invariants": invariants_data(policy)}),
             FLOWS_FILE: flows_json(flows)}
+
+
+def _port(protocol: str, lo: int | None, hi: int | None) -> dict[str, Any]:
+    """A port entry of rules.json: tcp/udp with its range; icmp with its type and code (null: every)."""
+    if protocol == "icmp":
+        return {"protocol": protocol, "low": None, "high": None, "icmp_type": lo, "icmp_code": hi}
+    return {"protocol": protocol, "low": lo, "high": hi}
 
 
 def invariants_data(policy: PolicyFile) -> list[dict[str, Any]]:

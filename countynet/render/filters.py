@@ -98,6 +98,34 @@ def _vrp_ports(kind: str, lo: int | None, hi: int | None) -> str:
     return f" {kind}-port eq {lo}" if hi == lo else f" {kind}-port range {lo} {hi}"
 
 
+# ICMP (type, code) -> the vendor's keyword; other types are written as numbers. VRP and Comware `echo` /
+# `echo-reply` are type 8 / 0 with code 0 (their manuals' ICMP message tables). Cisco IOS gets numbers always:
+# its `echo` / `echo-reply` are message *type* names that match every code (as Batfish reads them too), wider
+# than the policy's echo, so `8 0` / `0 0` says exactly what the policy grants.
+_VRP_ICMP = {(8, 0): "echo", (0, 0): "echo-reply"}
+_IOS_ICMP: dict[tuple[int, int], str] = {}
+_NFT_ICMP = {8: "echo-request", 0: "echo-reply", 3: "destination-unreachable", 11: "time-exceeded"}
+
+
+def _icmp_words(r: AclRule, names: dict[tuple[int, int], str], prefix: str) -> str:
+    """` <prefix>name` or ` <prefix>type [code]` of an icmp line that names a type; '' for every type."""
+    if r.protocol != "icmp" or r.icmp_type is None:
+        return ""
+    name = names.get((r.icmp_type, r.icmp_code)) if r.icmp_code is not None else None
+    if name:
+        return f" {prefix}{name}"
+    return f" {prefix}{r.icmp_type}" + ("" if r.icmp_code is None else f" {r.icmp_code}")
+
+
+def nft_icmp(icmp_type: int | None, icmp_code: int | None) -> str:
+    """The nftables match of an ICMP type and code: `icmp type echo-request icmp code 0`; every type is
+    `ip protocol icmp`."""
+    if icmp_type is None:
+        return "ip protocol icmp"
+    out = f"icmp type {_NFT_ICMP.get(icmp_type, icmp_type)}"
+    return out if icmp_code is None else f"{out} icmp code {icmp_code}"
+
+
 def vrp_acl_match(r: AclRule) -> str:
     """Protocol, addresses and ports of a Huawei VRP / H3C Comware advanced ACL rule (the same words on
     both). A filter rather than a macro: a county has ~14,000 ACL lines and Jinja macro calls were half of
@@ -105,7 +133,8 @@ def vrp_acl_match(r: AclRule) -> str:
     l4 = r.protocol in ("tcp", "udp")
     src = _vrp_ports("source", r.source_port_min, r.source_port_max) if l4 else ""
     dst = _vrp_ports("destination", r.port_min, r.port_max) if l4 else ""
-    return f"{r.protocol} source {_vrp_addr(r.source)}{src} destination {_vrp_addr(r.destination)}{dst}"
+    icmp = _icmp_words(r, _VRP_ICMP, "icmp-type ")
+    return f"{r.protocol} source {_vrp_addr(r.source)}{src} destination {_vrp_addr(r.destination)}{dst}{icmp}"
 
 
 def _ios_addr(p: str) -> str:
@@ -128,7 +157,8 @@ def ios_acl_match(r: AclRule) -> str:
     sports = _ios_ports(r.source_port_min, r.source_port_max) if l4 else ""
     ports = _ios_ports(r.port_min, r.port_max) if l4 else ""
     est = " established" if r.established and r.protocol == "tcp" else ""
-    return f"{r.protocol} {_ios_addr(r.source)}{sports} {_ios_addr(r.destination)}{ports}{est}"
+    icmp = _icmp_words(r, _IOS_ICMP, "")
+    return f"{r.protocol} {_ios_addr(r.source)}{sports} {_ios_addr(r.destination)}{ports}{est}{icmp}"
 
 
 def _nft_addr(field: str, p: str) -> str:
@@ -150,6 +180,8 @@ def nft_rule(r: AclRule) -> str:
         for word, lo, hi in ports:
             span = f"-{hi}" if hi is not None and hi != lo else ""
             parts.append(f"{r.protocol} {word} {lo}{span}")
+    elif r.protocol == "icmp":
+        parts.append(nft_icmp(r.icmp_type, r.icmp_code))
     elif r.protocol != "ip":
         parts.append(f"ip protocol {r.protocol}")
     parts.append("return" if r.action == "permit" else "drop")
@@ -160,5 +192,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ip": ip, "prefixlen": cached_prefixlen, "netmask": netmask, "wildcard": wildcard, "network": network,
     "prefix": prefix, "in_subnet": in_subnet, "connected": connected, "dhcp_excluded": dhcp_excluded,
     "vlan_ranges": vlan_ranges, "vrp_acl_match": vrp_acl_match, "ios_acl_match": ios_acl_match,
-    "nft_rule": nft_rule,
+    "nft_rule": nft_rule, "nft_icmp": nft_icmp,
 }

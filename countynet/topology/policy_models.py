@@ -14,7 +14,7 @@ import functools
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from countynet.topology.models import Name, Strict
 from countynet.topology.text import Description, Label
@@ -39,9 +39,36 @@ def parse_port(spec: str) -> tuple[str, int, int]:
     return (m.group(1), lo, hi)
 
 
+# ICMP type names a service may use, as (type, code); code None is every code of the type. Echo and echo-reply
+# have code 0 only (RFC 792), which is also what the vendors' `echo` / `echo-reply` keywords match.
+ICMP_TYPES: dict[str, tuple[int, int | None]] = {"echo": (8, 0), "echo-reply": (0, 0), "unreachable": (3, None),
+                                                 "time-exceeded": (11, None)}
+# the answer of each ICMP query (echo, timestamp, information, address mask): what a reply line permits back
+ICMP_REPLIES: dict[int, int] = {8: 0, 13: 14, 15: 16, 17: 18}
+
+
 class Service(Strict):
+    """A named service: ports (`tcp/443`, `icmp`, ...), or `protocol: icmp` with an ICMP type (and code)."""
+
     ports: list[ServiceSpec] = Field(min_length=1)
+    icmp_type: Literal["echo", "echo-reply", "unreachable", "time-exceeded"] | Annotated[int, Field(ge=0, le=255)] \
+        | None = Field(None, description="ICMP only: a type name or number; omitted means every ICMP type")
+    icmp_code: int | None = Field(None, ge=0, le=255, description="ICMP only: a code of a numbered icmp_type")
     description: Description = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol(cls, data: object) -> object:
+        """`protocol: icmp` is the short form of `ports: [icmp]`."""
+        if isinstance(data, dict) and "protocol" in data:
+            data = dict(data)
+            proto = data.pop("protocol")
+            if proto != "icmp":
+                raise ValueError(f"protocol {proto!r}: only icmp is written as a protocol; write ports: [tcp/443]")
+            if "ports" in data:
+                raise ValueError("give either protocol: icmp or ports, not both")
+            data["ports"] = ["icmp"]
+        return data
 
     @field_validator("ports")
     @classmethod
@@ -49,6 +76,23 @@ class Service(Strict):
         for spec in v:
             parse_port(spec)
         return v
+
+    @model_validator(mode="after")
+    def _icmp(self) -> Service:
+        if self.icmp_type is not None and self.ports != ["icmp"]:
+            raise ValueError("icmp_type needs ports: [icmp] (or protocol: icmp) alone; put other ports in "
+                             "another service")
+        if self.icmp_code is not None and not isinstance(self.icmp_type, int):
+            raise ValueError("icmp_code needs a numbered icmp_type (a named type fixes its code already)")
+        return self
+
+    def icmp(self) -> tuple[int | None, int | None]:
+        """(type, code) of an ICMP service; None is every type / every code."""
+        if self.icmp_type is None:
+            return (None, None)
+        if isinstance(self.icmp_type, str):
+            return ICMP_TYPES[self.icmp_type]
+        return (self.icmp_type, self.icmp_code)
 
 
 ZoneKind = Literal[

@@ -460,6 +460,8 @@ class Policy:
                 u = u | e.space(Match.of(protocol=proto, dport=ports))
             elif proto in ("ip", "any"):
                 u = u | e.valid
+            elif proto == "icmp":  # a typed ICMP service (echo ...) grants that type (and code) only
+                u = u | e.space(Match.of(protocol=proto, icmp_type=p.get("icmp_type"), icmp_code=p.get("icmp_code")))
             else:
                 u = u | e.space(Match.of(protocol=proto))
         return u

@@ -7,7 +7,7 @@ from countynet.intent.models import Interface, Peer, Server, ServiceIntent, Stat
 from countynet.intent.parts import NOTHING, Part
 from countynet.intent.plan import DevicePlan
 from countynet.ipam.addr import host, ip, prefixlen
-from countynet.topology.policy_models import parse_port
+from countynet.topology.policy_models import Service, parse_port
 from countynet.topology.ranges import expand_ports
 
 
@@ -36,5 +36,12 @@ def server(dev: DevicePlan, facts: Facts) -> Server | None:
     s = facts.servers[dev.name]
     return Server(function=s.function, zone=facts.zones[s.zone].security_zone,
                   gateway=ip(host(facts.address("centre_zone", s.zone), 1)),
-                  services=[ServiceIntent(name=svc, protocol=proto, port_min=lo, port_max=hi)
+                  services=[ServiceIntent(name=svc, protocol=proto, port_min=lo, port_max=hi,
+                                          **_icmp(t.policy.services[svc]) if proto == "icmp" else {})
                             for svc in s.services for proto, lo, hi in map(parse_port, t.policy.services[svc].ports)])
+
+
+def _icmp(service: Service) -> dict[str, int | None]:
+    """The ICMP type and code a service grants, as ServiceIntent fields."""
+    itype, icode = service.icmp()
+    return {"icmp_type": itype, "icmp_code": icode}

@@ -34,7 +34,7 @@ from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
 from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
-from countynet.topology.policy_models import PolicyFile, Rule, parse_port
+from countynet.topology.policy_models import ICMP_REPLIES, PolicyFile, Rule, parse_port
 
 MULTICAST = ipaddress.IPv4Network("224.0.0.0/4")
 _OWN = ipaddress.IPv4Network("255.255.255.254/32")  # placeholder for a LAN's own subnet in cached lines
@@ -49,7 +49,8 @@ SITE_ROLES = {"township_router", "unit_router", "township_switch", "village_cpe"
 
 @dataclass(frozen=True)
 class Term:
-    """A permit line before numbering: protocol, source, destination, ports, direction of the flow."""
+    """A permit line before numbering: protocol, source, destination, ports (for icmp: `lo` the ICMP type,
+    `hi` the code, None every), direction of the flow."""
 
     protocol: str
     source: Net
@@ -62,13 +63,15 @@ class Term:
 
     def to_rule(self, seq: int) -> AclRule:
         ports: dict[str, int | None] = {}
-        if self.protocol in ("tcp", "udp") and self.lo is not None:
+        if self.protocol == "icmp":  # lo/hi of an icmp term are its type and code (None: every)
+            ports = {"icmp_type": self.lo, "icmp_code": self.hi}
+        elif self.protocol in ("tcp", "udp") and self.lo is not None:
             if self.reply:
                 ports = {"source_port_min": self.lo, "source_port_max": self.hi}
             else:
                 ports = {"port_min": self.lo, "port_max": self.hi}
         fields: dict[str, Any] = {"port_min": None, "port_max": None, "source_port_min": None,
-                                  "source_port_max": None, **ports}
+                                  "source_port_max": None, "icmp_type": None, "icmp_code": None, **ports}
         # model_construct: every value comes from validated input; validating 14,000 lines again is slow
         return AclRule.model_construct(seq=seq, action=self.action, protocol=self.protocol,  # type: ignore[arg-type]
                                        source=str(self.source), destination=str(self.destination),
@@ -77,12 +80,13 @@ class Term:
 
 
 def _ports(policy: PolicyFile, services: Iterable[str]) -> list[tuple[str, int | None, int | None]]:
-    """(protocol, low, high) of each service; `parse_port` is cached, the policy is validated already."""
+    """(protocol, low, high) of each service: the port range for tcp/udp, the ICMP type and code for icmp
+    (None: every type / code); `parse_port` is cached, the policy is validated already."""
     out: list[tuple[str, int | None, int | None]] = []
     for s in services:
         for spec in policy.services[s].ports:
             proto, lo, hi = parse_port(spec)
-            out.append((proto, lo, hi) if proto != "icmp" else ("icmp", None, None))
+            out.append((proto, lo, hi) if proto != "icmp" else ("icmp", *policy.services[s].icmp()))
     return out
 
 
@@ -343,9 +347,14 @@ class Compiler:
 def _replies(policy: PolicyFile, r: Rule, src: Net, dst: Net, action: str = "permit") -> list[Term]:
     """Return traffic of rule `r` from `src` (where the service runs) back to `dst` (the clients): exactly
     the service's reply, i.e. from the service port (TCP only `established`), one line per port range, and
-    ICMP for an ICMP service."""
+    for an ICMP service its answer: echo-reply for echo (each ICMP query's reply type, with the request's
+    code), every ICMP type for an untyped service, nothing for a type that is not a query (unreachable...)."""
     out = []
     for proto, lo, hi in _ports(policy, r.services):
+        if proto == "icmp" and lo is not None:
+            if lo not in ICMP_REPLIES:
+                continue
+            lo = ICMP_REPLIES[lo]
         out.append(Term(proto, src, dst, lo, hi, reply=True, remark=f"{r.name} (replies)", action=action))
     return out
 

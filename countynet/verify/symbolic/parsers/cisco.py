@@ -82,6 +82,8 @@ def parse(hostname: str, path: str, text: str) -> DeviceConfig:
                     pass
                 elif word.isdigit() and proto == 1 and itype is None:
                     itype = int(word)
+                elif word.isdigit() and proto == 1 and icode is None and tok.words[tok.i - 2].isdigit():
+                    icode = int(word)  # `permit icmp SRC DST type code`
                 elif word == "echo" and proto == 1:
                     itype = 8
                 elif word == "echo-reply" and proto == 1:

@@ -84,6 +84,7 @@ def _rule(tok: Tokens, sets: dict[str, list[str]], notes: list[str]) -> tuple[st
     proto: int | None = None
     sport = dport = None
     itype: int | None = None
+    icode: int | None = None
     verdict = ""
     comment = ""
     while not tok.done():
@@ -135,12 +136,18 @@ def _rule(tok: Tokens, sets: dict[str, list[str]], notes: list[str]) -> tuple[st
                 raise tok.error(f"{word} {key} not modelled")
         elif word == "icmp":
             proto = 1
-            if tok.take() != "type":
-                raise tok.error("only icmp type is modelled")
+            key = tok.take()
             vals = _values(tok)
-            if len(vals) != 1 or vals[0] not in _ICMP:
-                raise tok.error(f"icmp type {vals} not modelled")
-            itype = _ICMP[vals[0]]
+            if key == "type":
+                if len(vals) != 1 or not (vals[0] in _ICMP or _byte(vals[0])):
+                    raise tok.error(f"icmp type {vals} not modelled")
+                itype = _ICMP[vals[0]] if vals[0] in _ICMP else int(vals[0])
+            elif key == "code":
+                if len(vals) != 1 or not _byte(vals[0]):
+                    raise tok.error(f"icmp code {vals} not modelled (one number 0-255)")
+                icode = int(vals[0])
+            else:
+                raise tok.error(f"icmp {key} not modelled (icmp type and icmp code are)")
         elif word == "ct":
             if tok.take() != "state" or tok.take() != "established,related":
                 raise tok.error("ct conditions other than `ct state established,related` are not modelled")
@@ -159,9 +166,14 @@ def _rule(tok: Tokens, sets: dict[str, list[str]], notes: list[str]) -> tuple[st
             notes.append(f"{tok.path}:{tok.line}: `ct state established,related` on a non-TCP rule is taken as "
                          "always true (over-approximation)")
     try:
-        return verdict, Match(src, dst, proto, sport, dport, flags, itype), comment, iif, target
+        return verdict, Match(src, dst, proto, sport, dport, flags, itype, icode), comment, iif, target
     except ValueError as exc:
         raise tok.error(str(exc)) from exc
+
+
+def _byte(word: str) -> bool:
+    """Is `word` a number 0-255 (an ICMP type or code)?"""
+    return word.isdigit() and int(word) <= 255
 
 
 def parse(hostname: str, files: dict[str, str]) -> DeviceConfig:
