@@ -45,7 +45,7 @@ def build(bundled_build: Path, tmp_path: Path) -> Path:
 def test_hand_edited_build_refused_by_verify_and_deploy_and_accepted_with_allow_modified(build: Path,
                                                                                         tmp_path: Path) -> None:
     intent = build / "intent" / f"{HOST}.yaml"
-    intent.write_text(intent.read_text(encoding="utf-8").replace("wave: 2", "wave: 3"), encoding="utf-8")
+    intent.write_text(intent.read_text(encoding="utf-8") + "# hand-edited\n", encoding="utf-8")
     cfg = build / "configs" / HOST / f"{HOST}.cfg"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "# hand-added\n", encoding="utf-8")
 

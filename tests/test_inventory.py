@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from countynet.outputs.inventories import ansible_inventory, nornir_inventory
+from tests.conftest import TOPOLOGY
 
 
 def write(files: dict[str, str], root: Path) -> None:
@@ -37,7 +39,8 @@ def test_nornir_loads_the_inventory(bundled, tmp_path: Path) -> None:
     assert core.hostname == bundled.intents["yx-core-1"].management.address
     assert core.get_connection_parameters("netmiko").extras["ssh_strict"] is True
     litian = nr.filter(F(groups__contains="township_litian"))
-    assert len(litian.inventory.hosts) == 2 + 16
+    villages = len(yaml.safe_load((TOPOLOGY / "townships" / "litian.yaml").read_text(encoding="utf-8"))["villages"])
+    assert villages == 26 and len(litian.inventory.hosts) == 2 + villages  # router, switch, one CPE per village
     assert nr.inventory.hosts["yx-u-tax"].platform == "cisco_xe"
     assert nr.inventory.hosts["yx-u-tax"].username is None  # credentials come at run time
 

@@ -39,8 +39,9 @@ class Report:
 
 
 def check_inputs(build: BuildReader) -> None:
-    """Refuse (BuildError) unless every file the offline check reads matches the manifest."""
-    build.check(READS, ["configs/"])
+    """Refuse (BuildError) unless every file the offline check reads, and every intent the configurations were
+    rendered from, matches the manifest (a hand-edited intent means the build no longer says one thing)."""
+    build.check(READS, ["configs/", "intent/"])
 
 
 def checker(build: BuildReader, engine: Engine | None = None) -> Checker:
