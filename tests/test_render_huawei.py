@@ -112,7 +112,7 @@ BY_FLAVOUR = {
                        rf" local-user {NAME} privilege level [0-3]", r" local-aaa-user wrong-password retry-interval "
                        r"\d+ retry-time \d+ block-time \d+"],
     "huawei_vrp8_ne": [*[p for p in VRP_LEGACY if "local-aaa-user" not in p], *VRP8,
-                       r" traffic-filter acl \d+ (?:inbound|outbound)", rf" local-user {NAME} level \d+",
+                       *MQC[1:], rf"traffic classifier {NAME} operator or", rf" local-user {NAME} level \d+",
                        r"command-privilege level rearrange", r" user-block failed-times \d+ period \d+",
                        r" user-block reactive \d+"],
 }
