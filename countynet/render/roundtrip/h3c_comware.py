@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from countynet.intent.models import DeviceIntent
 from countynet.render.roundtrip import Facts
-from countynet.render.roundtrip.huawei_vrp import build_facts, pick_file, run_ttp, ttp_bgp_and_acls
+from countynet.render.roundtrip.huawei_vrp import TTP_OSPF, build_facts, pick_file, run_ttp, ttp_bgp_and_acls
 
 TEMPLATE = """
 <vars>
@@ -37,17 +37,7 @@ interface {{ name | _start_ }} mode {{ mode }}
 #{{ _end_ }}
 </group>
 
-<group name="ospf">
-ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
-<group name="areas">
- area {{ area | IP }}
-<group name="networks">
-  network {{ net | IP }} {{ wildcard | IP }}
-</group>
-</group>
-#{{ _end_ }}
-</group>
-
+""" + TTP_OSPF + """
 <group name="static">
  ip route-static {{ net | IP }} {{ mask }} {{ rest | ORPHRASE }}
 #{{ _end_ }}

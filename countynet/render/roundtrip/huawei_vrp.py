@@ -42,6 +42,19 @@ bgp {{{{ asn | DIGIT }}}}
 """
 
 
+# The OSPF process, its areas and network statements: the same words on VRP and Comware.
+TTP_OSPF = """<group name="ospf">
+ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
+<group name="areas">
+ area {{ area | IP }}
+<group name="networks">
+  network {{ net | IP }} {{ wildcard | IP }}
+</group>
+</group>
+#{{ _end_ }}
+</group>
+"""
+
 TEMPLATE = """
 <vars>
 ACTION = "permit|deny"
@@ -71,17 +84,7 @@ interface {{ name }}
 #{{ _end_ }}
 </group>
 
-<group name="ospf">
-ospf {{ process | DIGIT }} router-id {{ router_id | IP }}
-<group name="areas">
- area {{ area | IP }}
-<group name="networks">
-  network {{ net | IP }} {{ wildcard | IP }}
-</group>
-</group>
-#{{ _end_ }}
-</group>
-
+""" + TTP_OSPF + """
 <group name="static">
 ip route-static {{ net | IP }} {{ mask | IP }} {{ rest | ORPHRASE }}
 #{{ _end_ }}
