@@ -155,6 +155,16 @@ def numbered(text: str) -> Iterator[tuple[int, str]]:
     return enumerate(text.splitlines(), start=1)
 
 
+def vrp_statements(text: str, path: str) -> Iterator[tuple[int, str, Tokens | None]]:
+    """The non-blank lines of a VRP/Comware configuration as (number, line without trailing blanks, its tokens);
+    a `#` separator (the end of a block) comes as tokens None."""
+    for n, raw in numbered(text):
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        yield n, line, None if line.strip() == "#" else Tokens(line.split(), path, n, raw)
+
+
 
 ICMP_NAMES = {"echo": (8, 0), "echo-reply": (0, 0), "unreachable": (3, None), "ttl-exceeded": (11, None),
               "timestamp-request": (13, 0), "timestamp-reply": (14, 0)}

@@ -19,11 +19,11 @@ from countynet.verify.symbolic.parsers.common import (
     ParseError,
     Tokens,
     mask_network,
-    numbered,
     port_op,
     protocol_number,
     vrp_line,
     vrp_rule,
+    vrp_statements,
 )
 
 
@@ -48,14 +48,10 @@ def parse(hostname: str, path: str, text: str) -> DeviceConfig:
     rules: list[_PolicyRule] = []
     default_deny = False
     block: tuple[str, str] = ("", "")
-    for n, raw in numbered(text):
-        line = raw.rstrip()
-        if line.strip() == "#":
+    for n, line, tok in vrp_statements(text, path):
+        if tok is None:
             block = ("", "")
             continue
-        if not line.strip():
-            continue
-        tok = Tokens(line.split(), path, n, raw)
         w = tok.words
         indent = len(line) - len(line.lstrip(" "))
         if indent == 0:

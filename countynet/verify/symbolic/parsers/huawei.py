@@ -15,11 +15,10 @@ from countynet.verify.symbolic.parsers.common import (
     Binding,
     DeviceConfig,
     ParseError,
-    Tokens,
     mask_network,
-    numbered,
     vrp_line,
     vrp_rule,
+    vrp_statements,
 )
 
 
@@ -33,14 +32,10 @@ def parse(hostname: str, path: str, text: str) -> DeviceConfig:
     policies: dict[str, list[tuple[str, str]]] = {}
     policy_bindings: list[tuple[str, str, str]] = []
     block: tuple[str, str] = ("", "")
-    for n, raw in numbered(text):
-        line = raw.rstrip()
-        if line.strip() == "#":
+    for _n, line, tok in vrp_statements(text, path):
+        if tok is None:
             block = ("", "")
             continue
-        if not line.strip():
-            continue
-        tok = Tokens(line.split(), path, n, raw)
         top = not line.startswith(" ")
         w = tok.words
         if top:
