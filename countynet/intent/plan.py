@@ -19,6 +19,7 @@ from countynet.errors import Collector
 from countynet.ipam import hold
 from countynet.ipam.allocator import AddressPlan, SlotPlan
 from countynet.platforms import Flavour
+from countynet.topology import naming
 from countynet.topology.models import Hardware, TownshipFile
 from countynet.topology.ranges import expand_ports
 from countynet.topology.validated import Topology
@@ -187,7 +188,7 @@ class _Planner:
         u = self.t.units
         prefix = self.t.county.county.prefix
         for i, unit in enumerate(u.units):
-            name = f"{prefix}-u-{unit.id}"
+            name = naming.unit_router(prefix, unit.id)
             self.device(name, "unit_router", unit.kit or u.default_kit, f"unit:{unit.id}",
                         u.default_wave if unit.wave is None else unit.wave, ("units", ("units", i)), unit=unit.id)
             self.request("loopback", name)
@@ -202,8 +203,8 @@ class _Planner:
         prefix = self.t.county.county.prefix
         key = f"township:{tw.id}"
         area = area_id(tw.area)
-        rt = f"{prefix}-{tw.id}-rt1"
-        sw = f"{prefix}-{tw.id}-sw1"
+        rt = naming.township_router(prefix, tw.id)
+        sw = naming.township_switch(prefix, tw.id)
         self.device(rt, "township_router", tw.router_kit, key, tw.wave, (key, ("router_kit",)), township=tw.id)
         self.device(sw, "township_switch", tw.switch_kit, key, tw.wave, (key, ("switch_kit",)), township=tw.id)
         for block in ("township_lan_block", "township_link_block", "village_block"):
@@ -221,7 +222,7 @@ class _Planner:
                                    tw.id, area=area, src=(key, ("switch_kit",))))
         self.request("township_link", lid, parent=tw.id)
         for i, v in enumerate(tw.villages):
-            name = f"{prefix}-{tw.id}-{v.id}"
+            name = naming.village_cpe(prefix, tw.id, v.id)
             self.device(name, "village_cpe", v.kit or tw.village_kit, key, tw.wave, (key, ("villages", i)),
                         township=tw.id, village=v.id)
             self.request("loopback", name)
@@ -250,7 +251,8 @@ class _Planner:
                         "list the server's network port under ports.lan")
             if need:
                 self.col.add(self.t.diag("catalog", ["hardware", d.hw_name, "ports"], need[1], need[2]))
-        vpn = {f"{self.t.county.county.prefix}-{tw.id}-{v.id}" for tw in self.t.townships for v in tw.villages
+        prefix = self.t.county.county.prefix
+        vpn = {naming.village_cpe(prefix, tw.id, v.id) for tw in self.t.townships for v in tw.villages
                if v.attach == "vpn"}
         for name in sorted(vpn):
             d = self.devices[name]

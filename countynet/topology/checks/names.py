@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from countynet.errors import Diagnostic
+from countynet.topology import naming
 from countynet.topology.text import FQDN_CHARS, HOSTNAME_CHARS, hostname_problem
 
 if TYPE_CHECKING:
@@ -15,20 +16,21 @@ if TYPE_CHECKING:
 
 
 def host_names(t: Topology) -> Iterator[tuple[str, str, list[Any]]]:
-    """(host name, source key, path) for every device and server, composed as the intent stage composes them."""
+    """(host name, source key, path) for every device and server, composed by `countynet.topology.naming`
+    as the intent stage names them."""
     prefix = t.county.county.prefix
     for i, d in enumerate(t.centre.devices):
         yield d.name, "centre", ["devices", i, "name"]
     for i, s in enumerate(t.centre.servers):
         yield s.name, "centre", ["servers", i, "name"]
     for i, unit in enumerate(t.units.units):
-        yield f"{prefix}-u-{unit.id}", "units", ["units", i, "id"]
+        yield naming.unit_router(prefix, unit.id), "units", ["units", i, "id"]
     for tw in t.townships:
         key = f"township:{tw.id}"
-        yield f"{prefix}-{tw.id}-rt1", key, ["id"]
-        yield f"{prefix}-{tw.id}-sw1", key, ["id"]
+        yield naming.township_router(prefix, tw.id), key, ["id"]
+        yield naming.township_switch(prefix, tw.id), key, ["id"]
         for i, v in enumerate(tw.villages):
-            yield f"{prefix}-{tw.id}-{v.id}", key, ["villages", i, "id"]
+            yield naming.village_cpe(prefix, tw.id, v.id), key, ["villages", i, "id"]
 
 
 def check(t: Topology) -> Iterator[Diagnostic]:
