@@ -12,7 +12,6 @@ through FLAVOUR_BY_MODEL below.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -47,16 +46,9 @@ def flavour_of(intent: dict) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled topology built through the CLI into a temporary directory."""
-    tmp = tmp_path_factory.mktemp("evidence")
-    topo = tmp / "topology"
-    shutil.copytree(ROOT / "topology", topo)
-    out = tmp / "build"
-    proc = subprocess.run([sys.executable, "-m", "countynet", "build", str(topo), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return out
+def build_dir(bundled_build: Path) -> Path:
+    """The bundled topology built once for the session through the CLI's build path (tests/conftest.py)."""
+    return bundled_build
 
 
 @pytest.fixture(scope="module")
