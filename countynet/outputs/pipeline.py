@@ -67,19 +67,16 @@ def _compile(root: Path) -> BuildResult:
 def render(result: BuildResult) -> BuildResult:
     """Render every device's files; a capability error is reported at the catalog line that chose the
     device's platform flavour (the topology line that asked for it), not at the platform data file."""
-    from countynet.render.engine import CAPABILITY_SOURCE, render_all
+    from countynet.render.engine import CapabilityError, render_all
 
     try:
         with gc_paused():
             result.configs = render_all(result.intents)
-    except TopologyError as exc:
-        located = []
-        for diag in exc.diagnostics:
-            d = result.intents.get(diag.path)
-            if diag.file.startswith(CAPABILITY_SOURCE) and d is not None and "catalog" in result.topology.sources:
-                diag = result.topology.diag("catalog", ["hardware", d.model, "flavour"], diag.message, diag.hint)
-            located.append(diag)
-        raise TopologyError(exc.phase, located) from None
+    except CapabilityError as exc:
+        topo = result.topology
+        raise TopologyError(exc.phase, [
+            topo.diag("catalog", ["hardware", result.intents[diag.path].model, "flavour"], diag.message, diag.hint)
+            for diag in exc.diagnostics]) from None
     return result
 
 

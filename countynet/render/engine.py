@@ -106,7 +106,9 @@ def required_features(d: DeviceIntent) -> set[str]:
     return need
 
 
-CAPABILITY_SOURCE = "countynet/platforms/"  # where a capability error points before the build relocates it
+class CapabilityError(TopologyError):
+    """Devices that need a feature their platform flavour does not render; each diagnostic's path is the host,
+    so a caller that knows the topology can point at the line that chose the flavour."""
 
 
 def check_capabilities(intents: dict[str, DeviceIntent]) -> list[Diagnostic]:
@@ -114,7 +116,7 @@ def check_capabilities(intents: dict[str, DeviceIntent]) -> list[Diagnostic]:
     out = []
     for host, d in intents.items():
         fl = render_flavour(d)
-        where = f"{CAPABILITY_SOURCE}{fl.name}.yaml"
+        where = f"countynet/platforms/{fl.name}.yaml"
         for feature in sorted(required_features(d) - fl.capabilities.features):
             out.append(Diagnostic(where, 0, 0, host,
                                   f"device {host} needs feature {feature!r}, which platform flavour {fl.name!r} "
@@ -145,7 +147,7 @@ def render_device(d: DeviceIntent, root: Path = TEMPLATES) -> dict[str, str]:
 def render_all(intents: dict[str, DeviceIntent], root: Path = TEMPLATES) -> dict[str, dict[str, str]]:
     diags = check_capabilities(intents)
     if diags:
-        raise TopologyError("render", diags)
+        raise CapabilityError("render", diags)
     out: dict[str, dict[str, str]] = {}
     failures: dict[tuple[str, int, str], list[str]] = {}
     for host, d in intents.items():
