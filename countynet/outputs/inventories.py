@@ -15,11 +15,6 @@ from countynet import platforms
 from countynet.intent.models import DeviceIntent
 from countynet.outputs.fastyaml import dump
 
-# Netmiko device_type by (platform, os), derived from the registry, for callers that have no flavour at hand;
-# a device's own is `platforms.flavour(d.flavour).tools.netmiko` (the same for every flavour there is today).
-NETMIKO_TYPE: dict[tuple[str, str], str] = {
-    (f.family, f.os): platforms.for_platform(f.family, f.os).tools.netmiko for f in platforms.flavours().values()}
-
 
 def group_name(*parts: str | int) -> str:
     return re.sub(r"[^a-z0-9_]", "_", "_".join(str(p) for p in parts).lower())

@@ -97,7 +97,8 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
     `topology/`) so that Nornir and Ansible users point at a stable, committed path and reviewers see
     inventory changes as diffs.
     """
-    from countynet.outputs.inventories import NETMIKO_TYPE, ansible_inventory, nornir_inventory
+    from countynet import platforms
+    from countynet.outputs.inventories import ansible_inventory, nornir_inventory
     from countynet.outputs.manifest import MANIFEST, make_manifest, manifest_text, source_fingerprints
 
     if not result.extra:
@@ -115,7 +116,7 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
     files.update(result.extra)
     hosts = {host: {"role": d.role, "platform": d.platform, "os": d.os, "model": d.model,
                     "township": d.township, "unit": d.unit, "site": d.site, "wave": d.wave,
-                    "management": d.management.address, "device_type": NETMIKO_TYPE[(d.platform, d.os)]}
+                    "management": d.management.address, "device_type": platforms.flavour(d.flavour).tools.netmiko}
              for host, d in result.intents.items()}
     sources = source_fingerprints(result.topology.root, lockfile.dump(result.lock))
     manifest = make_manifest(result.topology.county.county.name, files, hosts, sources)
