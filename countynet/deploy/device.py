@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from countynet import platforms
 from countynet.deploy import audit, syslog
 from countynet.deploy.diff import count_changes, file_diff, pin_scrubbed_lines, remediation
 from countynet.deploy.drivers import driver_for
@@ -36,7 +37,7 @@ FILE_MARK = "### countynet-file: "
 def load_intended(build: BuildReader, host: str, device_type: str) -> str | dict[str, str]:
     """The rendered config of one device (Linux: its files), each checked against the manifest."""
     files = build.config_files(host)
-    if device_type == "linux":
+    if platforms.configured_by_files(device_type):
         if not files:
             raise DeployError(f"no rendered files for {host} in {build.dir}/configs/{host}: run `countynet build`")
         return files

@@ -95,7 +95,7 @@ def hier_platform(device_type: str) -> tuple[Platform, str]:
     """hier_config's platform and the section exit word for a flavour name or Netmiko device_type; ValueError
     for a platform whose configuration is files, not CLI (Linux), or an unknown one."""
     fl = platforms.lookup(device_type)
-    if fl.tools.hier_config is None or fl.deploy.exit is None:
+    if fl.deploy.config == "files" or fl.tools.hier_config is None or fl.deploy.exit is None:
         raise ValueError(f"{device_type!r} ({fl.name}) is configured with files, not a CLI: use file_diff")
     return Platform[fl.tools.hier_config], fl.deploy.exit
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from countynet import platforms
 from countynet.deploy.inputs import (
     Context,
     LazyIntents,
@@ -208,7 +209,7 @@ def rollback(opts: Options, host: str, to: Path | None = None, store: SecretStor
     opts.commit = True
     for cand in candidates:
         text = cand.read_text(encoding="utf-8")
-        intended: Any = parse_files(text) if ctx.inv[host]["device_type"] == "linux" else text
+        intended: Any = parse_files(text) if platforms.configured_by_files(ctx.inv[host]["device_type"]) else text
         if to is None:  # skip backups equal to the running config (e.g. taken by the last dry-run)
             probe = process(Context(**{**ctx.__dict__, "opts": Options(**{**opts.__dict__, "commit": False})}),
                             host, "rollback", intended=intended, from_backup=True, action="rollback-probe")

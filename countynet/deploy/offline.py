@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from countynet import platforms
 from countynet.deploy.diff import count_changes, file_diff, remediation
 from countynet.deploy.scrub import scrub
 from countynet.deploy.select import LimitError, select
@@ -102,7 +103,7 @@ def _pin_placeholders(intended: str, backup: str | None) -> str:
 def compare_device(host: str, device_type: str, intended: str | dict[str, str], backup: str) -> Compliance:
     """One device's intended config (build, with secret placeholders) against its backup text (scrubbed).
     Secret lines compare by their setting (the text before the secret), as the engine's remediation does."""
-    if device_type == "linux":
+    if platforms.configured_by_files(device_type):
         assert isinstance(intended, dict)
         running = _parse_files(backup)
         parts, feats = [], []

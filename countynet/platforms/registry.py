@@ -10,7 +10,8 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
   render and the files a device produces), ``commands`` (per-feature command forms the templates fill in,
   where flavours of one family differ), ``privilege`` (user role -> level);
 * ``tools``: Netmiko device_type, NAPALM driver, hier_config platform, Ansible network_os / connection;
-* ``deploy``: the push driver and hier_config's sectional exit word; ``roundtrip``: the round-trip parser.
+* ``deploy``: the push driver, hier_config's sectional exit word and whether the device takes CLI lines or
+  files; ``roundtrip``: the round-trip parser.
 * ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
   MD5); a link to a platform without HMAC-SHA (FRR 8.4) uses MD5 on both ends.
 
@@ -76,12 +77,29 @@ class Tools(_Frozen):
     netmiko: str = Field(description="Netmiko device_type")
     napalm: str | None = Field(None, description="NAPALM driver (None: no driver)")
     hier_config: str | None = Field(None, description="hier_config Platform member (None: files, not CLI)")
+    ntc_templates: str | None = Field(None, description=(
+        "ntc-templates platform name its show output is parsed under (None: no templates; the post-checks then "
+        "use their own parsers)"))
     ansible: Ansible
 
 
 class Deploy(_Frozen):
     driver: str = Field(description="push driver class (countynet.deploy.drivers), e.g. Vrp8Driver")
     exit: str | None = Field(None, description="word that leaves a configuration section (hier_config)")
+    config: Literal["cli", "files"] = Field("cli", description=(
+        "how the device is configured: `cli` (one rendered config, diffed by hier_config and sent as lines) or "
+        "`files` (several rendered files, diffed and installed file by file)"))
+
+
+class Acl(_Frozen):
+    """Rule numbers of the compiled filters (advanced ACLs, `countynet.intent.policy.numbering`) and how a line
+    names the policy rule it comes from (`commands.acl_line_note`, '' where the flavour has no per-line text)."""
+
+    rule_min: int = Field(ge=0, description="lowest rule number / sequence the platform accepts")
+    rule_max: int = Field(ge=1, description="highest rule number / sequence the platform accepts")
+    step: int = Field(ge=1, description="numbers between two lines of one policy rule (room to add a line)")
+    room: int = Field(ge=1, description="numbers between the lines of two policy rules (room for a new rule)")
+    note_chars: int = Field(ge=0, description="longest per-line rule note the platform accepts (0: none)")
 
 
 class Flavour(_Frozen):
@@ -101,6 +119,7 @@ class Flavour(_Frozen):
     tools: Tools
     deploy: Deploy
     roundtrip: str = Field(description="round-trip parser (countynet.render.roundtrip.<name>)")
+    acl: Acl = Field(description="rule numbering and per-line notes of the compiled filters")
 
 
 _OWN = ("parent", "abstract", "description")  # keys a flavour does not inherit
@@ -218,6 +237,11 @@ def for_platform(family: str, os: str) -> Flavour:
         raise UnknownFlavour(f"{family}/{os}", {f"{f.family}/{f.os}" for f in flavours().values()},
                              what="platform and os")
     return _most_general(found)
+
+
+def configured_by_files(name: str) -> bool:
+    """True when the flavour (by name or Netmiko device_type, see `lookup`) is configured with files, not a CLI."""
+    return lookup(name).deploy.config == "files"
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import math
 import re
 from typing import Any
 
+from countynet import platforms
 from countynet.deploy import postcheck
 from countynet.deploy.diff import remediation
 from countynet.deploy.drivers.base import Driver, Rejected
@@ -89,9 +90,17 @@ class CliDriver(Driver):
         return out
 
     # ----- post-checks (countynet.deploy.postcheck parses; output it cannot read counts as a failed check)
-    platform = "huawei_vrp"           # ntc-templates platform name
     ospf_cmd = "display ospf peer brief"
     bgp_cmd = "display bgp peer"
+
+    @property
+    def platform(self) -> str:
+        """The ntc-templates platform name the post-checks parse this device's output under (its flavour's
+        `tools.ntc_templates` in countynet/platforms)."""
+        name = platforms.lookup(self.t.device_type).tools.ntc_templates
+        if name is None:
+            raise postcheck.Unparsed(f"{self.t.device_type}: no ntc-templates platform in its flavour")
+        return name
 
     def ospf_full(self) -> int:
         try:
@@ -211,7 +220,6 @@ class ComwareDriver(CliDriver):
     """H3C Comware 7: `configuration commit delay` arms a rollback to the config at arming time."""
 
     error_rx = re.compile(r"^\s*% ?(?:Unrecognized|Incomplete|Too many|Wrong|Ambiguous).*$", re.M)
-    platform = "hp_comware"
     ospf_cmd = "display ospf peer"
     bgp_cmd = "display bgp peer ipv4"
 
@@ -271,7 +279,6 @@ class IosDriver(CliDriver):
     def save(self) -> str:
         return self.cmd("write memory")
 
-    platform = "cisco_ios"
     ospf_cmd = "show ip ospf neighbor"
     bgp_cmd = "show ip bgp summary"
 
