@@ -11,37 +11,36 @@ Batfish, one per village, since Batfish models IOS VTIs, not XFRM interfaces.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
 from typing import Any
 
+from countynet import platforms
 from countynet.errors import Diagnostic
 from countynet.intent.models import DeviceIntent, Interface, Tunnel
 
-NAME_MAP: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^100GE(\S+)$"), r"HundredGigE\1"),
-    (re.compile(r"^10GE(\S+)$"), r"TenGigabitEthernet\1"),
-    (re.compile(r"^XGigabitEthernet(\S+)$"), r"TenGigabitEthernet\1"),
-    (re.compile(r"^Ten-GigabitEthernet(\S+)$"), r"TenGigabitEthernet\1"),
-    (re.compile(r"^Eth-Trunk(\d+)$"), r"Port-channel\1"),
-    (re.compile(r"^Bridge-Aggregation(\d+)$"), r"Port-channel\1"),
-    (re.compile(r"^Vlanif(\d+)$"), r"Vlan\1"),
-    (re.compile(r"^Vlan-interface(\d+)$"), r"Vlan\1"),
-    (re.compile(r"^LoopBack(\d+)$"), r"Loopback\1"),
-    (re.compile(r"^Tunnel\d+/\d+/(\d+)$"), r"Tunnel\1"),
-    (re.compile(r"^eth(\d+)$"), r"GigabitEthernet0/\1"),
-    (re.compile(r"^lo$"), "Loopback0"),
-    (re.compile(r"^vti(\d+)$"), r"Tunnel\1"),
-]
 HEADER_NATIVE = "!BATFISH_FORMAT: cisco_ios\n! countynet: native Cisco IOS configuration of {host}\n"
 HEADER_VERIFY = ("!BATFISH_FORMAT: cisco_ios\n"
                  "! countynet VERIFICATION RENDERING of {host} ({platform} {os}): the same intent rendered as\n"
                  "! Cisco IOS so that Batfish can model it. It is NOT the configuration pushed to the device.\n")
 
 
-def cisco_name(name: str) -> str:
-    for pat, repl in NAME_MAP:
+@functools.cache
+def _renames(flavour: str | None) -> tuple[tuple[re.Pattern[str], str], ...]:
+    chosen = [platforms.flavour(flavour)] if flavour else list(platforms.flavours().values())
+    seen: dict[str, str] = {}
+    for fl in chosen:
+        for pat, repl in fl.batfish.rename:
+            seen.setdefault(pat, repl)
+    return tuple((re.compile(p), r) for p, r in seen.items())
+
+
+def cisco_name(name: str, flavour: str | None = None) -> str:
+    """`name` as the Cisco verification rendering calls it, by the renames of `flavour` in the platform registry
+    (`batfish.rename`); without a flavour, by the first matching rename of any flavour. Unmatched: unchanged."""
+    for pat, repl in _renames(flavour):
         if pat.match(name):
             return pat.sub(repl, name)
     return name
@@ -50,25 +49,27 @@ def cisco_name(name: str) -> str:
 def ciscoify(d: DeviceIntent) -> DeviceIntent:
     """The intent with Cisco interface names and platform, for a verification rendering."""
     data = d.model_dump()
+    fl = d.flavour
     for i in data["interfaces"]:
-        i["name"] = cisco_name(i["name"])
+        i["name"] = cisco_name(i["name"], fl)
         if i.get("lag"):
-            i["lag"] = cisco_name(i["lag"])
+            i["lag"] = cisco_name(i["lag"], fl)
         if i.get("tunnel"):
-            i["tunnel"]["source"] = cisco_name(i["tunnel"]["source"])
+            i["tunnel"]["source"] = cisco_name(i["tunnel"]["source"], fl)
     for r in data["routing"]["static"]:
         if r.get("interface") and r["interface"] != "null":
-            r["interface"] = cisco_name(r["interface"])
+            r["interface"] = cisco_name(r["interface"], fl)
     for p in data["dhcp"]:
-        p["interface"] = cisco_name(p["interface"])
+        p["interface"] = cisco_name(p["interface"], fl)
     if data.get("nat"):
-        data["nat"]["outside_interface"] = cisco_name(data["nat"]["outside_interface"])
+        data["nat"]["outside_interface"] = cisco_name(data["nat"]["outside_interface"], fl)
     if data.get("vpn"):
         for p in data["vpn"]["peers"]:
             if p.get("tunnel_interface"):
-                p["tunnel_interface"] = cisco_name(p["tunnel_interface"])
-    data["management"]["source_interface"] = cisco_name(data["management"]["source_interface"])
-    data["platform"], data["os"] = "cisco_ios", "iosxe"
+                p["tunnel_interface"] = cisco_name(p["tunnel_interface"], fl)
+    data["management"]["source_interface"] = cisco_name(data["management"]["source_interface"], fl)
+    target = platforms.batfish_target()
+    data["platform"], data["os"], data["flavour"] = target.family, target.os, target.name
     data["server"] = None
     out = DeviceIntent.model_validate(data)
     if out.vpn and out.vpn.role == "hub":
@@ -184,13 +185,14 @@ def layer1(intents: dict[str, DeviceIntent]) -> tuple[dict[str, Any], list[Diagn
             if tuple(sorted(key)) in seen:
                 continue
             seen.add(tuple(sorted(key)))  # type: ignore[arg-type]
-            edges.append({"node1": {"hostname": h.lower(), "interfaceName": cisco_name(i.name)},
-                          "node2": {"hostname": theirs[0].lower(), "interfaceName": cisco_name(theirs[1])}})
+            edges.append({"node1": {"hostname": h.lower(), "interfaceName": cisco_name(i.name, d.flavour)},
+                          "node2": {"hostname": theirs[0].lower(),
+                                    "interfaceName": cisco_name(theirs[1], peer.flavour)}})
     return {"edges": edges}, problems
 
 
 def isp_config(intents: dict[str, DeviceIntent]) -> dict[str, Any]:
-    border = [{"borderInterface": {"hostname": h.lower(), "interface": cisco_name(i.name)}}
+    border = [{"borderInterface": {"hostname": h.lower(), "interface": cisco_name(i.name, d.flavour)}}
               for h, d in sorted(intents.items()) if d.role == "firewall"
               for i in d.interfaces if i.nat_outside]
     return {"borderInterfaces": border, "filter": {"onlyRemoteAsns": [], "onlyRemoteIps": []}}
@@ -207,7 +209,7 @@ def snapshot_files(intents: dict[str, DeviceIntent], configs: dict[str, dict[str
         if d.role == "server":
             out[f"batfish/hosts/{h}.json"] = json.dumps(host_json(d), indent=1) + "\n"
             out[f"batfish/iptables/{h}.iptables"] = host_iptables(d)
-        elif d.platform == "cisco_ios":
+        elif platforms.flavour(d.flavour).batfish.native:
             text = configs.get(h, {}).get(f"{h}.cfg", "")
             out[f"batfish/configs/{h}.cfg"] = HEADER_NATIVE.format(host=h) + text
         else:
@@ -217,3 +219,4 @@ def snapshot_files(intents: dict[str, DeviceIntent], configs: dict[str, dict[str
     out["batfish/batfish/layer1_topology.json"] = json.dumps(topo, indent=1) + "\n"
     out["batfish/batfish/isp_config.json"] = json.dumps(isp_config(intents), indent=1) + "\n"
     return out, problems
+

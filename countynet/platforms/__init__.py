@@ -5,6 +5,7 @@ from countynet.platforms.registry import (
     RegistryError,
     UnknownFlavour,
     abstract_flavours,
+    batfish_target,
     configured_by_files,
     families,
     family_flavour,
@@ -14,5 +15,5 @@ from countynet.platforms.registry import (
     lookup,
 )
 
-__all__ = ["Flavour", "RegistryError", "UnknownFlavour", "abstract_flavours", "configured_by_files", "families",
-           "family_flavour", "flavour", "flavours", "for_platform", "lookup"]
+__all__ = ["Flavour", "RegistryError", "UnknownFlavour", "abstract_flavours", "batfish_target", "configured_by_files",
+           "families", "family_flavour", "flavour", "flavours", "for_platform", "lookup"]

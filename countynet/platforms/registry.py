@@ -11,7 +11,8 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
   where flavours of one family differ), ``privilege`` (user role -> level);
 * ``tools``: Netmiko device_type, NAPALM driver, hier_config platform, Ansible network_os / connection;
 * ``deploy``: the push driver, hier_config's sectional exit word and whether the device takes CLI lines or
-  files; ``roundtrip``: the round-trip parser.
+  files; ``roundtrip``: the round-trip parser; ``batfish``: native in the Batfish snapshot, or the interface
+  renames of its Cisco verification rendering.
 * ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
   MD5); a link to a platform without HMAC-SHA (FRR 8.4) uses MD5 on both ends.
 
@@ -91,15 +92,14 @@ class Deploy(_Frozen):
         "`files` (several rendered files, diffed and installed file by file)"))
 
 
-class Acl(_Frozen):
-    """Rule numbers of the compiled filters (advanced ACLs, `countynet.intent.policy.numbering`) and how a line
-    names the policy rule it comes from (`commands.acl_line_note`, '' where the flavour has no per-line text)."""
+class BatfishRendering(_Frozen):
+    """How the flavour's devices enter the Batfish snapshot (Batfish parses Cisco IOS, not VRP or Comware)."""
 
-    rule_min: int = Field(ge=0, description="lowest rule number / sequence the platform accepts")
-    rule_max: int = Field(ge=1, description="highest rule number / sequence the platform accepts")
-    step: int = Field(ge=1, description="numbers between two lines of one policy rule (room to add a line)")
-    room: int = Field(ge=1, description="numbers between the lines of two policy rules (room for a new rule)")
-    note_chars: int = Field(ge=0, description="longest per-line rule note the platform accepts (0: none)")
+    native: bool = Field(False, description="the rendered configuration itself goes into the snapshot")
+    target: bool = Field(False, description="the flavour the verification renderings of the others use (one)")
+    rename: tuple[tuple[str, str], ...] = Field((), description=(
+        "interface name -> Cisco name for the verification rendering: (Python regex, replacement) pairs, "
+        "first match wins"))
 
 
 class Flavour(_Frozen):
@@ -119,7 +119,7 @@ class Flavour(_Frozen):
     tools: Tools
     deploy: Deploy
     roundtrip: str = Field(description="round-trip parser (countynet.render.roundtrip.<name>)")
-    acl: Acl = Field(description="rule numbering and per-line notes of the compiled filters")
+    batfish: BatfishRendering = BatfishRendering()
 
 
 _OWN = ("parent", "abstract", "description")  # keys a flavour does not inherit
@@ -237,6 +237,15 @@ def for_platform(family: str, os: str) -> Flavour:
         raise UnknownFlavour(f"{family}/{os}", {f"{f.family}/{f.os}" for f in flavours().values()},
                              what="platform and os")
     return _most_general(found)
+
+
+@functools.cache
+def batfish_target() -> Flavour:
+    """The flavour in which Batfish verification renderings of the non-native flavours are written."""
+    found = [f for f in flavours().values() if f.batfish.target]
+    if len(found) != 1:
+        raise RegistryError(f"exactly one flavour must say `batfish: {{target: true}}`, found {len(found)}")
+    return found[0]
 
 
 def configured_by_files(name: str) -> bool:
