@@ -11,6 +11,7 @@ through FLAVOUR_BY_MODEL below.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.vendor_forms import Form, command_forms, iter_forms, normalise_line
+from tests.iosxe_yang import RELEASE, command_tokens, fetch_models, keyword_tree, match_command
+from tests.vendor_forms import Form, command_forms, iter_forms, normalise_line, parse_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = ROOT / "docs" / "vendor-evidence.yaml"
@@ -28,6 +30,8 @@ VENDOR_SYNTAX = ROOT.parent / "shared" / "vendor-syntax"
 VERDICTS = {"confirmed", "wrong", "unverified"}
 SOURCE_KINDS = {"grammar", "public-config", "public-text", "vendor-doc", "yang"}
 MAX_UNVERIFIED_SHARE = 0.10
+# Where the Cisco-IOS-XE YANG models fetched from PyPI are kept between runs (tests/iosxe_yang.py).
+YANG_CACHE = Path(os.environ.get("COUNTYNET_YANG_CACHE", str(Path.home() / ".cache" / "countynet" / "yang")))
 
 # Until the intent carries the registry's `flavour`: model -> flavour for the vendors this register covers.
 FLAVOUR_BY_MODEL = {"ce6881": "huawei_vrp8_ce", "ne40e-m2k": "huawei_vrp8_ne"}
@@ -88,6 +92,11 @@ def entries(register: dict) -> dict[str, dict[Form, dict]]:
     return {fl: {Form(e["view"], e["form"]): e for e in spec["forms"]} for fl, spec in register["flavours"].items()}
 
 
+# A line quoted as typed at a device prompt (`[Huawei-GigabitEthernet0/0/1] ospf cost 10`, `R1(config-if)# ...`):
+# the prompt is not part of the command.
+_PROMPT = re.compile(r"^(?:\[[^\]]+\]|<[^>\s]+>|[\w.-]+\([\w-]+\)#)\s*")
+
+
 def _same_command(form: str, example_form: str) -> bool:
     """Whether a public example's form is the register form: keywords equal, and each placeholder of the register
     form matched by one token of the example (a public `ipsec proposal 10` is our `ipsec proposal <name>`, a
@@ -123,7 +132,7 @@ def test_register_entries_are_well_formed(register: dict) -> None:
                     problems.append(f"{where}: public source without repo/path or index id")
                 line = s.get("line")
                 if line and not s.get("partial") and verdict != "wrong":
-                    got = normalise_line(line.strip())
+                    got = normalise_line(_PROMPT.sub("", line.strip()))
                     if not _same_command(e["form"], got):
                         problems.append(f"{where}: evidence line {line.strip()!r} is the form {got!r}, not this "
                                         "one (mark the source `partial: true` and say what it shows)")
@@ -207,6 +216,83 @@ def test_unverified_share_per_flavour(register: dict) -> None:
         if n and unverified / n > MAX_UNVERIFIED_SHARE:
             over.append(f"{fl}: {unverified}/{n} unverified ({unverified / n:.0%})")
     assert not over, "unverified share above 10%:\n" + "\n".join(over)
+
+
+@pytest.fixture(scope="module")
+def iosxe_tree() -> dict:
+    """The Cisco-IOS-XE-native keyword tree, fetched from PyPI (ydk-models-cisco-ios-xe) into YANG_CACHE on first
+    use; skips, saying why, when the package cannot be fetched."""
+    try:
+        return keyword_tree(fetch_models(YANG_CACHE))
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"SKIP: the Cisco-IOS-XE YANG models could not be fetched from PyPI: {exc}")
+        pytest.skip(f"the Cisco-IOS-XE YANG models could not be fetched from PyPI: {exc}")
+
+
+@pytest.fixture(scope="module")
+def iosxe_examples(devices: dict[str, tuple[str, list[Path]]]) -> dict[Form, tuple[tuple[str, ...], str, str]]:
+    """IOS-XE form -> (its parent lines, the line, the host) where the build first renders it."""
+    out: dict[Form, tuple[tuple[str, ...], str, str]] = {}
+    for host, (flavour, files) in sorted(devices.items()):
+        if flavour != "cisco_iosxe":
+            continue
+        for f in files:
+            text = f.read_text(encoding="utf-8")
+            lines = dict((no, (parents, line)) for no, parents, line in parse_lines(text))
+            for no, form in iter_forms(text):
+                out.setdefault(form, (*lines[no], host))
+    assert out, "no IOS-XE device in the build"
+    return out
+
+
+def test_iosxe_forms_are_looked_up_in_the_native_yang(iosxe_examples: dict[Form, tuple[tuple[str, ...], str, str]],
+                                                      register: dict, iosxe_tree: dict) -> None:
+    """(d) Every IOS-XE form the build renders is looked up in the Cisco-IOS-XE-native keyword tree
+    (tests/iosxe_yang.py says what a match is). The register records the result per form: a `yang` source with
+    the release, module and path of the deepest node matched, or `yang_not_found` with the release and a note;
+    the lookup made now must give the same result."""
+    listed = entries(register).get("cisco_iosxe", {})
+    problems: list[str] = []
+    for form, (parents, line, host) in sorted(iosxe_examples.items()):
+        e = listed.get(form)
+        if e is None:
+            continue    # test_every_rendered_form_is_in_the_register names it
+        got = match_command(iosxe_tree, command_tokens(parents, line, normalise_line))
+        recorded = [s for s in e.get("sources") or [] if s.get("kind") == "yang" and s.get("release") == RELEASE]
+        absent = e.get("yang_not_found") or {}
+        where = f"{form} (`{line}` on {host})"
+        if got:
+            path, module = got[-1]
+            if not recorded:
+                problems.append(f"{where}: matches {path} ({module}); record it as a `yang` source")
+            elif (recorded[0].get("path"), recorded[0].get("module")) != (path, module):
+                problems.append(f"{where}: the register cites {recorded[0].get('path')}, the model gives {path}")
+        elif recorded:
+            problems.append(f"{where}: the register cites {recorded[0].get('path')} but no path matches now")
+        elif absent.get("release") != RELEASE or not absent.get("note"):
+            problems.append(f"{where}: no node path in {RELEASE}; record `yang_not_found` with the release and a note")
+    assert not problems, "\n".join(problems)
+
+
+def test_yang_lookup_rejects_what_the_model_does_not_have(iosxe_tree: dict) -> None:
+    """The YANG lookup can fail: misspelt keywords, keywords in the wrong place, Huawei syntax and values that are
+    not an enumeration's are not found; real IOS lines are."""
+    def found(parents: tuple[str, ...], line: str) -> bool:
+        return match_command(iosxe_tree, command_tokens(parents, line, normalise_line)) is not None
+
+    intf = ("interface GigabitEthernet0/0/1",)
+    for parents, line in [((), "logging trap verbose"), ((), "ntp unicast-server 10.1.1.1"),
+                          (intf, "ip ospf dead-time 40"), (intf, "undo shutdown"), (intf, "ospf cost 10"),
+                          ((), "ip ssh source-interface2 Loopback0"),
+                          (("router bgp 65000",), "neighbor 10.0.0.1 remote-as 1 activate"),
+                          (("ip access-list extended X",), "10 permit tcp any any eq 22 syn-only"),
+                          ((), "snmp-server user a b v3 auth sha x priv des56 y"),
+                          (("line vty 0 4",), "transport input sshv2")]:
+        assert not found(parents, line), f"`{line}` is not IOS-XE but was found in the model"
+    for parents, line in [((), "hostname r1"), (intf, "ip ospf dead-interval 40"), (intf, "no shutdown"),
+                          (("ip access-list extended X",), "10 permit tcp any host 10.0.0.1 eq 22"),
+                          ((), "logging trap informational")]:
+        assert found(parents, line), f"`{line}` should be found in the model"
 
 
 def test_form_normalisation_is_value_independent() -> None:
