@@ -35,7 +35,9 @@ ALLOWED = [
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
     rf"destination {ADDR}{PORTS.format(kind='destination')}(?: established| icmp-type {ICMP})?",
     rf" ip prefix-list {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
-    rf"route-policy {NAME} permit node \d+", rf" if-match ip address prefix-list {NAME}",
+    rf"route-policy {NAME} (?:permit|deny) node \d+", rf" if-match ip address prefix-list {NAME}",
+    rf" if-match ip next-hop prefix-list {NAME}", rf" filter-policy route-policy {NAME} import",
+    rf"  filter prefix-list {NAME} export",
     rf"dhcp server ip-pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}",
     rf" address range {IP} {IP}", rf" dns-list {IP}(?: {IP})*", r" expired day \d+",
     rf"ikev2 proposal {NAME}", rf" encryption {ENC}", rf" integrity {HASH}", rf" prf {HASH}",

@@ -34,7 +34,9 @@ COMMON = [
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
     rf"destination {ADDR}{PORTS.format(kind='destination')}(?: tcp-flag established| icmp-type {ICMP})?",
     rf"ip ip-prefix {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
-    rf"route-policy {NAME} permit node \d+", rf" if-match ip-prefix {NAME}",
+    rf"route-policy {NAME} (?:permit|deny) node \d+", rf" if-match ip-prefix {NAME}",
+    rf" if-match ip next-hop ip-prefix {NAME}", rf" filter-policy route-policy {NAME} import",
+    rf"  filter ip-prefix {NAME} export",
     rf"ip pool {NAME}", rf" gateway-list {IP}", rf" network {IP} mask {IP}", rf" excluded-ip-address {IP} {IP}",
     r" lease day \d+ hour 0 minute 0", rf" dns-list {IP}(?: {IP})*",
     r"ike proposal \d+", rf" encryption-algorithm {ENC}", r" dh group(?:5|14|15|16|19|20)",

@@ -8,6 +8,7 @@ takes several and the send key where it takes one.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -104,3 +105,181 @@ def test_rotation_renders_both_keys_where_the_platform_takes_two(bundled) -> Non
     hub = render_device(rotated(bundled.intents["yx-vpnhub-1"]))["etc/frr/frr.conf"]
     # FRR sends with the last key configured: the send key (2) comes last
     assert hub.index("message-digest-key 1 md5") < hub.index("message-digest-key 2 md5")
+
+
+# --- route filters (part 4): township routers and WAN routers accept from the routers below them only what lies
+# behind them, and each area announces only its ranges, loopbacks and links (docs/security.md) ---
+
+def _net(address: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Interface(address).network
+
+
+def _announced(d: DeviceIntent) -> set[ipaddress.IPv4Network]:
+    """What a router's own OSPF interfaces put into its area(s): their networks (the loopback as a /32)."""
+    return {_net(i.address) for i in d.interfaces if i.ospf and i.address}
+
+
+def _covered(n: ipaddress.IPv4Network, prefixes: list[str]) -> bool:
+    return any(n.subnet_of(ipaddress.IPv4Network(p)) for p in prefixes)
+
+
+def _home(d: DeviceIntent) -> str | None:
+    return next((i.ospf.area for i in d.interfaces if i.kind == "loopback" and i.ospf), None)
+
+
+def test_township_routers_accept_from_each_village_only_its_own_prefixes(bundled) -> None:
+    """One rule per leased village: its address on the link as next hop, exactly its loopback, LAN and link."""
+    intents = bundled.intents
+    checked = 0
+    for rt in (d for d in intents.values() if d.role == "township_router"):
+        assert rt.routing.ospf is not None
+        villages = {i.peer.host: i for i in rt.interfaces
+                    if i.ospf and i.peer and intents[i.peer.host].role == "village_cpe"}
+        rules = {r.peer: r for r in rt.routing.ospf.import_filter}
+        assert set(rules) == set(villages), rt.hostname
+        for v, mine in villages.items():
+            vi = intents[v]
+            far = next(j for j in vi.interfaces if j.peer and j.peer.host == rt.hostname and j.link == mine.link)
+            assert far.address
+            assert rules[v].next_hops == [far.address.split("/")[0]], (rt.hostname, v)
+            lan = {_net(j.address) for j in vi.interfaces if j.kind == "svi" and j.address}
+            assert {ipaddress.IPv4Network(p) for p in rules[v].prefixes} == \
+                {_net(vi.loopback or ""), _net(far.address), *lan}, (rt.hostname, v)
+            checked += 1
+    assert checked > 100, checked
+    assert not any(d.routing.ospf and d.routing.ospf.import_filter for d in intents.values()
+                   if d.role not in ("township_router", "wan"))
+
+
+def test_wan_routers_accept_from_areas_only_what_the_area_holds(bundled) -> None:
+    """A WAN router's rule for a township or unit router covers everything its area's routers announce (nothing
+    lost) and nothing that a router outside the area announces (nothing foreign)."""
+    intents = bundled.intents
+    by_area: dict[str, set[ipaddress.IPv4Network]] = {}
+    for d in intents.values():
+        if d.routing.ospf and d.role not in ("wan",):
+            by_area.setdefault(_home(d) or "", set()).update(_announced(d))
+    checked = 0
+    for wan in (d for d in intents.values() if d.role == "wan"):
+        assert wan.routing.ospf is not None
+        below = {i.peer.host for i in wan.interfaces if i.ospf and i.peer
+                 and intents[i.peer.host].role in ("township_router", "unit_router")}
+        rules = {r.peer: r for r in wan.routing.ospf.import_filter}
+        assert set(rules) == below, wan.hostname
+        for peer, rule in rules.items():
+            p = intents[peer]
+            area = _home(p)
+            mine = _announced(p) if p.role == "unit_router" else by_area[area or ""]
+            lost = [str(n) for n in mine if not _covered(n, rule.prefixes)]
+            assert not lost, (wan.hostname, peer, lost)
+            foreign = [str(n) for a, nets in by_area.items() if a != area for n in nets
+                       if _covered(n, rule.prefixes) or any(ipaddress.IPv4Network(x).subnet_of(n)
+                                                            for x in rule.prefixes)]
+            if p.role == "unit_router":  # a unit router shares its area with the other units: only its own
+                foreign += [str(n) for u in intents.values() if u.role == "unit_router" and u.hostname != peer
+                            for n in _announced(u) if _covered(n, rule.prefixes)]
+            assert not foreign, (wan.hostname, peer, foreign[:5])
+            checked += 1
+    assert checked >= 23 + 40, checked
+
+
+def test_areas_announce_only_their_ranges_loopbacks_and_links(bundled) -> None:
+    """The ABR's export filter of each non-backbone area: its summary ranges, every prefix its routers announce
+    outside them, and nothing another area's or the backbone's routers announce."""
+    intents = bundled.intents
+    by_area: dict[str, set[ipaddress.IPv4Network]] = {}
+    for d in intents.values():
+        if d.routing.ospf:
+            for i in d.interfaces:
+                if i.ospf and i.address:
+                    by_area.setdefault(i.ospf.area, set()).add(_net(i.address))
+    checked = 0
+    for wan in (d for d in intents.values() if d.role == "wan"):
+        assert wan.routing.ospf is not None
+        for a in wan.routing.ospf.areas:
+            if a.id == "0.0.0.0":
+                assert not a.export_filter
+                continue
+            assert a.ranges and set(a.ranges) <= set(a.export_filter), (wan.hostname, a.id)
+            lost = [str(n) for n in by_area[a.id] if not _covered(n, a.export_filter)]
+            assert not lost, (wan.hostname, a.id, lost)
+            home = {_net(i.address) for d in intents.values() if _home(d) == a.id
+                    for i in d.interfaces if i.ospf and i.address}
+            foreign = [str(n) for other, nets in by_area.items() if other != a.id for n in nets - home
+                       if _covered(n, a.export_filter)]
+            assert not foreign, (wan.hostname, a.id, foreign[:5])
+            checked += 1
+    assert checked >= 23 + 1, checked
+
+
+def _vrp_prefix_lists(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in re.finditer(r"^ ?ip (?:ip-prefix|prefix-list) (\S+) index \d+ permit (\S+) (\d+)"
+                         r"(?: greater-equal (\d+) less-equal 32)?$", text, re.M):
+        assert m.group(4) in (None, m.group(3)), m.group(0)  # `or longer`: ge is the prefix's own length
+        out.setdefault(m.group(1), []).append(f"{m.group(2)}/{m.group(3)}")
+    return out
+
+
+def _route_policy(text: str, name: str) -> list[tuple[str, int, list[str]]]:
+    """(action, node, its if-match lines) of route-policy `name`, in order."""
+    nodes: list[tuple[str, int, list[str]]] = []
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        m = re.match(rf"^route-policy {name} (permit|deny) node (\d+)$", line)
+        if m:
+            body = []
+            for x in lines[n + 1:]:
+                if not x.startswith(" "):
+                    break
+                body.append(x.strip())
+            nodes.append((m.group(1), int(m.group(2)), body))
+    return nodes
+
+
+@pytest.mark.parametrize("host", ["yx-aonan-rt1", "yx-gaoxi-rt1", "yx-wan-1"])
+def test_rendered_import_filter_is_the_intent(bundled, host: str) -> None:
+    """The route-policy on the device: per rule a permit node matching its prefixes AND its next hops, then a
+    deny of every filtered next hop, then a permit of the rest; applied in the OSPF view."""
+    d = bundled.intents[host]
+    assert d.routing.ospf and d.routing.ospf.import_filter
+    text = next(v for k, v in render_device(d).items() if k.endswith(".cfg"))
+    h3c = d.platform == "h3c_comware"
+    match_pfx = "if-match ip address prefix-list" if h3c else "if-match ip-prefix"
+    match_nh = "if-match ip next-hop prefix-list" if h3c else "if-match ip next-hop ip-prefix"
+    plists = _vrp_prefix_lists(text)
+    nodes = _route_policy(text, "OSPF-IN")
+    rules = d.routing.ospf.import_filter
+    assert len(nodes) == len(rules) + 2
+    for (action, _, body), r in zip(nodes[:-2], rules, strict=True):
+        assert action == "permit" and len(body) == 2
+        pfx, nh = body[0].removeprefix(match_pfx + " "), body[1].removeprefix(match_nh + " ")
+        assert body[0].startswith(match_pfx) and body[1].startswith(match_nh)
+        assert plists[pfx] == r.prefixes and plists[nh] == [f"{x}/32" for x in r.next_hops]
+    deny, rest = nodes[-2], nodes[-1]
+    assert deny[0] == "deny" and rest == ("permit", rest[1], [])
+    assert sorted(plists[deny[2][0].removeprefix(match_nh + " ")]) == \
+        sorted(f"{x}/32" for r in rules for x in r.next_hops)
+    assert re.search(r"^ospf 1 .*\n(?: .*\n)*? filter-policy route-policy OSPF-IN import$", text, re.M)
+
+
+def test_rendered_area_export_filters(bundled) -> None:
+    """NE40E (the ABR): `filter ip-prefix OSPF-OUT-<area> export` in each non-backbone area's view, the list being
+    the intent's export filter; FRR (the lab): `area <id> filter-list prefix ... out` with the same list."""
+    d = bundled.intents["yx-wan-1"]
+    assert d.routing.ospf
+    text = next(v for k, v in render_device(d).items() if k.endswith(".cfg"))
+    plists = _vrp_prefix_lists(text)
+    areas = [a for a in d.routing.ospf.areas if a.export_filter]
+    assert len(areas) > 5
+    for a in areas:
+        name = "OSPF-OUT-" + a.id.replace(".", "-")
+        assert plists[name] == a.export_filter
+        assert re.search(rf"^ area {re.escape(a.id)}\n(?:  .*\n)*?  filter ip-prefix {name} export$", text, re.M)
+    frr = render_device(d.model_copy(update={"platform": "linux", "flavour": "linux_debian"}))["etc/frr/frr.conf"]
+    for a in areas:
+        name = "OSPF-OUT-" + a.id.replace(".", "-")
+        assert f" area {a.id} filter-list prefix {name} out\n" in frr
+        got = re.findall(rf"^ip prefix-list {name} seq \d+ permit (\S+)", frr, re.M)
+        assert got == [p if "/" in p else f"{p}/32" for p in a.export_filter]
+    assert "ip protocol ospf route-map OSPF-IN\n" in frr

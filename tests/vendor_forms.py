@@ -141,6 +141,13 @@ NAME_CONTEXTS: tuple[str, ...] = (
     r"\bprefix-list (?P<v>\S+)(?= in| out|$)",
     r"^match ip address prefix-list (?P<v>\S+)",
     r"^ip route .* name (?P<v>\S+)$",
+    # route policies and prefix lists (Huawei VRP `ip ip-prefix` / H3C `ip prefix-list`): OSPF route filters
+    r"^ip ip-prefix (?P<v>\S+)",
+    r"^route-policy (?P<v>\S+) (?:permit|deny) node",
+    r"^if-match ip(?: next-hop)? ip-prefix (?P<v>\S+)$",
+    r"^if-match ip-prefix (?P<v>\S+)$",
+    r"^filter-policy route-policy (?P<v>\S+) (?:import|export)$",
+    r"^filter (?:ip-prefix|prefix-list) (?P<v>\S+) (?:import|export)$",
     r"^path (?P<v>\S+)$",
     # MQC (Huawei CloudEngine packet filters): classifier / behavior / policy names
     r"^traffic (?:classifier|behavior|policy) (?P<v>\S+)",

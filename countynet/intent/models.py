@@ -77,6 +77,17 @@ class OspfArea(M):
     id: str
     type: Literal["normal", "stub", "totally-stub", "nssa"] = "normal"
     ranges: list[str] = Field(default_factory=list, description="summaries advertised by this ABR")
+    export_filter: list[str] = Field(default_factory=list, description=(
+        "ABR only: what this area may announce into other areas (type-3), each prefix or a longer one inside "
+        "it; empty: no filter"))
+
+
+class RouteFilterRule(M):
+    """OSPF routes through one neighbour: accepted only for the prefixes behind it (docs/security.md)."""
+
+    peer: str = Field(description="host name of the neighbour (names the prefix lists, read in reports)")
+    next_hops: list[str] = Field(description="the neighbour's addresses on its links to this device")
+    prefixes: list[str] = Field(description="what it may announce: each prefix or any longer one inside it")
 
 
 class AuthKey(M):
@@ -98,6 +109,9 @@ class Ospf(M):
     redistribute_prefixes: list[str] = Field(default_factory=list, description="only these are redistributed")
     auth_keys: list[AuthKey] = Field(default_factory=list, description=(
         "keys on every OSPF interface; the send key first (platforms with one key per interface use it)"))
+    import_filter: list[RouteFilterRule] = Field(default_factory=list, description=(
+        "routes through these neighbours enter the routing table only for their own prefixes; routes through "
+        "any other neighbour are kept"))
 
 
 class StaticRoute(M):

@@ -1,17 +1,18 @@
-"""OSPF: the areas a device is in (township and unit areas totally stubby, summarised by the WAN routers),
-default origination at the internet exits, redistribution at the VPN hub and the city edge."""
+"""OSPF: the areas a device is in (township and unit areas totally stubby, summarised by the WAN routers, which
+let each area announce only its ranges, loopbacks and links), default origination at the internet exits,
+redistribution at the VPN hub and the city edge, the import filters of township and WAN routers
+(features/route_filters.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 
 from countynet.intent.facts import Facts
+from countynet.intent.features.route_filters import BLOCKS, area_prefixes, import_filter
 from countynet.intent.models import AuthKey, Ospf, OspfArea
 from countynet.intent.parts import Layout
 from countynet.intent.plan import BACKBONE, DevicePlan, area_id
 from countynet.ipam.addr import ip
-
-BLOCKS = ("township_lan_block", "township_link_block", "village_block")  # a township's summaries
 
 
 def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
@@ -26,11 +27,13 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
             a = area_id(tw.area)
             if a in areas:
                 areas[a] = OspfArea(id=a, type=r.township_area_type,
-                                    ranges=[facts.address(b, tw.id) for b in BLOCKS])
+                                    ranges=[facts.address(b, tw.id) for b in BLOCKS],
+                                    export_filter=area_prefixes(facts, a))
         ua = area_id(r.unit_area)
         if ua in areas:
             areas[ua] = OspfArea(id=ua, type=r.township_area_type,
-                                 ranges=[facts.topo.county.pools.unit_lan.prefix or ""])
+                                 ranges=[facts.topo.county.pools.unit_lan.prefix or ""],
+                                 export_filter=area_prefixes(facts, ua))
     else:
         for a in list(areas):
             if a != BACKBONE:
@@ -39,7 +42,7 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
         return None
     out = Ospf(process=r.ospf_process, router_id=ip(facts.loopback(dev.name) or "0.0.0.0"),
                areas=sorted(areas.values(), key=lambda a: ipaddress.IPv4Address(a.id)), hello=r.ospf_hello,
-               dead=r.ospf_dead, auth_keys=auth_keys(facts))
+               dead=r.ospf_dead, auth_keys=auth_keys(facts), import_filter=import_filter(dev, facts))
     if dev.role == "firewall":
         # the first firewall is the primary exit: NAT sessions and published services stay symmetric;
         # the second one takes over only when the first stops advertising its default
