@@ -204,18 +204,35 @@ def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list
     assert not bad, "vendor grammar findings not waived in docs/vendor-evidence.yaml:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 11 target not met yet: unverified VRP5 35%, Comware 7 70%, IOS-XE 31% (CE and NE 0%); see "
-    "docs/vendor-evidence.md for what was tried"))
-def test_unverified_share_per_flavour(register: dict) -> None:
-    """At most 10% of each flavour's forms without evidence either way."""
-    over = []
-    for fl, spec in register["flavours"].items():
-        n = len(spec["forms"])
-        unverified = sum(e["verdict"] == "unverified" for e in spec["forms"])
-        if n and unverified / n > MAX_UNVERIFIED_SHARE:
-            over.append(f"{fl}: {unverified}/{n} unverified ({unverified / n:.0%})")
-    assert not over, "unverified share above 10%:\n" + "\n".join(over)
+# Flavours whose unverified share is still above MAX_UNVERIFIED_SHARE (measured on the register; see
+# docs/vendor-evidence.md for what was tried). Each is a strict xfail: when evidence brings one under the target, its
+# test passes unexpectedly and it must leave this table.
+SHARE_NOT_MET = {
+    "huawei_vrp5": "VRP5 (AR, S5735) about a quarter unverified: ACL rule variants, IPsec identities, "
+                   "management-plane lines no public VRP5 configuration shows",
+    "h3c_comware7": "Comware 7 (F1000, MSR, S5130) about half unverified: ACL rules, OSPF interface lines, "
+                    "F1000 security policies, SNMPv3 and IKEv2 algorithm keywords",
+}
+FLAVOURS = ("huawei_vrp8_ce", "huawei_vrp8_ne", "huawei_vrp5", "h3c_comware7", "cisco_iosxe")
+
+
+@pytest.mark.parametrize("flavour", [
+    pytest.param(fl, marks=pytest.mark.xfail(strict=True, reason=f"issue 11 target not met: {SHARE_NOT_MET[fl]}"))
+    if fl in SHARE_NOT_MET else fl for fl in FLAVOURS])
+def test_unverified_share_per_flavour(register: dict, flavour: str) -> None:
+    """At most 10% of a flavour's forms without evidence either way (CE, NE and IOS-XE meet it; VRP5 and Comware 7
+    are strict xfails named in SHARE_NOT_MET)."""
+    forms = register["flavours"][flavour]["forms"]
+    unverified = [f"{e['view']}: {e['form']}" for e in forms if e["verdict"] == "unverified"]
+    share = len(unverified) / len(forms)
+    assert share <= MAX_UNVERIFIED_SHARE, (
+        f"{flavour}: {len(unverified)}/{len(forms)} unverified ({share:.0%}), above {MAX_UNVERIFIED_SHARE:.0%}:\n"
+        + "\n".join(unverified))
+
+
+def test_every_flavour_has_a_share_test(register: dict) -> None:
+    """The parametrisation above covers every flavour of the register."""
+    assert set(register["flavours"]) == set(FLAVOURS)
 
 
 @pytest.fixture(scope="module")
