@@ -19,6 +19,7 @@ from countynet.lab.scope import ScopeError
 from countynet.lab.sh import LabError
 from countynet.lab.state import LabState, alive
 from countynet.outputs.build_reader import BuildError, BuildReader
+from countynet.outputs.probes import PROBES_FILE, ProbeSetError, compare_engines, manifest_digest, read_probe_set
 from countynet.outputs.reports import print_verdicts
 
 app = typer.Typer(help="Emulated county network: one Linux namespace per device (FRR, nftables, strongSwan, sshd).",
@@ -118,8 +119,13 @@ def test(build: Path = typer.Option(None, "--build", help="build directory whose
          allow_modified: bool = AllowOpt,
          lab_dir: Path = LabDirOpt,
          timeout: float = typer.Option(90, help="seconds to wait for convergence"),
-         report_dir: Path = typer.Option(None, help="where the reports go (default <lab-dir>/reports)")) -> None:
-    """Wait for convergence, probe the policy matrix with real traffic; exit 1 on any mismatch."""
+         report_dir: Path = typer.Option(None, help="where the reports go (default <lab-dir>/reports)"),
+         probes: Path = typer.Option(None, "--probes", help="the probe set `verify --offline --probes` drew "
+                                     "(default <build>/reports/probes.json, when present)"),
+         verify_reports: Path = typer.Option(None, "--verify-reports", help="where verify wrote its reports, for "
+                                             "the three-engine table (default <build>/reports)")) -> None:
+    """Wait for convergence, probe the policy matrix and the probe set with real traffic, compare the three
+    engines; exit 1 on any mismatch or disagreement."""
     _root()
     lab = lab_dir.resolve()
     st = LabState.load(lab)
@@ -137,14 +143,45 @@ def test(build: Path = typer.Option(None, "--build", help="build directory whose
         _fail(exc.render())
         return
     _accepted(reader)
+    vdir = verify_reports or reader.dir / "reports"
+    pset = None
+    ppath = probes or vdir / PROBES_FILE
+    if probes is not None or ppath.is_file():
+        try:
+            pset = read_probe_set(ppath, reader.dir)
+        except ProbeSetError as exc:
+            _fail(str(exc))
     results, secs = probe.timed(probe.run_probes, lab, flows)
     print_verdicts(console, f"matrix: {source}", results)
-    js, md = probe.write_reports(results, report_dir or lab / "reports", source,
-                                 {"convergence": {"ok": c.ok, "seconds": c.seconds, "missing": c.missing},
-                                  "probe_seconds": secs})
+    extra: dict[str, object] = {"convergence": {"ok": c.ok, "seconds": c.seconds, "missing": c.missing},
+                                "probe_seconds": secs, "build_manifest": manifest_digest(reader.dir)}
     bad = [r for r in results if r.status in ("mismatch", "error")]
+    if pset is not None:
+        got, psecs = probe.timed(probe.run_probe_set, lab, pset.probes)
+        extra["probes"] = [v.as_dict() for v in got]
+        lab_counts = {s: sum(v.status == s for v in got) for s in ("ok", "mismatch", "unproven", "error")}
+        extra["probe set"] = {"file": str(ppath), **pset.summary(), "seconds": psecs, "lab": lab_counts}
+        pbad = [v for v in got if v.status in ("mismatch", "error")]
+        bad += pbad
+        if pbad:
+            print_verdicts(console, "probes the lab sees otherwise than the policy", pbad)
+        console.print(f"probe set: {len(got)} probes in {psecs}s: {lab_counts} (each proves one "
+                      "packet)")
+    else:
+        console.print(f"no probe set at {ppath}: run `countynet verify --offline --probes` to draw one")
+    out_dir = report_dir or lab / "reports"
+    js, md = probe.write_reports(results, out_dir, source, extra)
     console.print(f"{len(results)} flows in {secs}s: {len(bad)} mismatches or errors; reports {js} {md}")
-    if bad or not c.ok:
+    disagree = False
+    try:
+        data, ejs, _ = compare_engines(reader.dir, vdir, out_dir, js)
+        s = data["summary"]
+        disagree = data["result"] == "disagreement"
+        console.print(f"engines: {s['agree']} agree, {s['disagree']} disagree, {s['unproven']} unproven of "
+                      f"{s['rows']} rows; {ejs}")
+    except ProbeSetError as exc:
+        err.print(f"[yellow]warning:[/yellow] no three-engine table: {exc}", highlight=False)
+    if bad or disagree or not c.ok:
         raise typer.Exit(1)
 
 

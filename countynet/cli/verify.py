@@ -91,6 +91,16 @@ def register(app: typer.Typer) -> None:
         reports: Annotated[Path | None, typer.Option("--reports", help="where JSON/Markdown reports go "
                                                      "(default: <build>/reports)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+        probes: Annotated[str | None, typer.Option(
+            "--probes", help="draw the lab's probe set from the exhaustive regions for this lab scope (as `lab up "
+                             "--scope`; `default` is the lab's demo scope) into <reports>/probes.json")] = None,
+        per_pair: Annotated[int, typer.Option("--probes-per-pair", min=1,
+                                              help="at most this many probes per endpoint pair")] = 8,
+        compare: Annotated[bool, typer.Option(
+            "--compare", help="write <reports>/engines.(json|md): offline, Batfish and lab verdicts side by side; "
+                              "exit 1 on any disagreement")] = False,
+        lab_report: Annotated[Path | None, typer.Option(
+            "--lab-report", help="the lab report for --compare (default: <reports>/lab-test.json)")] = None,
     ) -> None:
         """Prove the build does what the policy says and nothing more. Exit 0 clean, 1 violations, 2 cannot run."""
         from countynet.outputs.build_reader import BuildError
@@ -112,6 +122,9 @@ def register(app: typer.Typer) -> None:
         reader = open_build(build, allow_modified, directory)
         reports = reports or build / "reports"
         topology = directory or build.resolve().parent / "topology"
+        from countynet.outputs.probes import manifest_digest
+
+        digest = manifest_digest(build)
         status = 0
         with tempfile.TemporaryDirectory(prefix="countynet-verify-") as tmp:
             try:
@@ -122,7 +135,7 @@ def register(app: typer.Typer) -> None:
                         reports, "verify-offline", "countynet verify --offline (exhaustive)", "offline",
                         rep.verdicts, rep.findings,
                         {"exhaustive": {"proven": rep.proven, "unproven": rep.unproven,
-                                        "differences": rep.differences}})
+                                        "differences": rep.differences}, "build_manifest": digest})
                     warn_accepted(reader)
                     if as_json:
                         print(json.dumps(data, indent=1, ensure_ascii=False, default=str))
@@ -155,23 +168,96 @@ def register(app: typer.Typer) -> None:
                         if not as_json:
                             print_table(out, f"admitted traffic that changes against {against} (exhaustive)",
                                         changes, DIFF_COLUMNS)
+                if probes is not None:
+                    _probes(reader, rep, probes, per_pair, reports, digest, as_json)
                 if checks is not None:
-                    status = max(status, _batfish(reader, rep, checks, ref, against, reports, as_json))
+                    status = max(status, _batfish(reader, rep, checks, ref, against, reports, as_json, digest))
+                if compare:
+                    status = max(status, _compare(build, reports, lab_report, as_json))
             except BuildError as exc:
                 build_failed(exc)
         raise typer.Exit(status)
 
 
+def _probes(reader: Any, rep: Any, scope: str, per_pair: int, reports: Path, digest: str, as_json: bool) -> None:
+    """Draw the lab's probe set for a lab scope and write it to <reports>/probes.json (exit 2 on a bad scope)."""
+    from countynet.fileio import atomic_write_text
+    from countynet.lab import scope as scopemod
+    from countynet.outputs.probes import PROBES_FILE, probe_set_json
+    from countynet.verify.probes import draw
+
+    default = scope.strip() in ("", "default")
+    try:
+        hosts = scopemod.select(reader.hosts, None if default else scope)
+    except scopemod.ScopeError as exc:
+        err.print(f"error: --probes: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if default:
+        hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
+    ps = draw(rep.checker, hosts, scopemod.DEFAULT_SCOPE if default else scope, digest, per_pair)
+    path = reports / PROBES_FILE
+    reports.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, probe_set_json(ps))
+    if not as_json:
+        s = ps.summary()
+        out.print(f"probe set for the lab ({len(hosts)} devices in scope): {s['endpoint pairs']} endpoint pairs, "
+                  f"{s['regions']} regions ({s['regions probed']} probed, {s['regions not probed']} not: "
+                  f"{s['not probed because'] or 'none'}), {s['probes']} probes ({s['inside probes']} inside, "
+                  f"{s['boundary probes']} boundary, {s['counterexample probes']} counterexamples; at most "
+                  f"{per_pair} per pair); each proves one packet; written to {path}", markup=False, highlight=False)
+
+
+def _compare(build: Path, reports: Path, lab_report: Path | None, as_json: bool) -> int:
+    """The three engines side by side (<reports>/engines.*); 1 on any disagreement, 2 on reports of another build."""
+    from countynet.outputs.probes import ProbeSetError, compare_engines
+    from countynet.outputs.reports import print_table
+
+    lab = lab_report or (reports / "lab-test.json")
+    try:
+        data, js, _ = compare_engines(build, reports, reports, lab if lab.is_file() else None)
+    except ProbeSetError as exc:
+        err.print(f"error: --compare: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps({k: v for k, v in data.items() if k != "rows"}, indent=1, ensure_ascii=False))
+    else:
+        bad = [r for r in data["rows"] if r["status"] == "disagree"]
+        if bad:
+            print_table(out, "where the engines disagree with the policy", bad,
+                        ["what", "expected", "offline", "batfish", "lab", "note"])
+        s = data["summary"]
+        out.print(f"engines: {s['rows']} rows, {s['agree']} agree, {s['disagree']} disagree, {s['unproven']} unproven "
+                  f"(observed by offline {s['offline observed']}, Batfish {s['batfish observed']}, lab "
+                  f"{s['lab observed']}); {js}", markup=False, highlight=False)
+    return 1 if data["result"] == "disagreement" else 0
+
+
 def _batfish(reader: Any, offline_rep: Any, checks: Any, ref: Any, against: str | None, reports: Path,
-             as_json: bool) -> int:
+             as_json: bool, digest: str = "") -> int:
     from countynet.outputs.reports import print_table, write_verdict_report
     from countynet.verify.batfish_run import run_batfish
 
     verdicts, findings, diffs = run_batfish(reader, checks, offline_rep.verdicts, ref)
     disagree = sum(b.observed != o.observed for b, o in zip(verdicts, offline_rep.verdicts, strict=True))
+    probe_data: dict[str, Any] = {}
+    ppath = reports / "probes.json"
+    if ppath.is_file():  # the probe set drawn for the lab: Batfish's word on the same packets
+        from countynet.outputs.flows import mismatch_finding
+        from countynet.outputs.probes import ProbeSetError, read_probe_set
+        from countynet.verify.batfish_run import batfish_probes
+
+        try:
+            ps = read_probe_set(ppath, reader.dir)
+        except ProbeSetError as exc:
+            err.print(f"warning: Batfish skips the probe set: {exc}", markup=False)
+        else:
+            pv = batfish_probes(reader, checks, "candidate", ps.probes)
+            findings += [mismatch_finding(v, "Batfish") for v in pv if v.status == "mismatch"]
+            probe_data = {"probes": [v.as_dict() for v in pv]}
     data, _, _ = write_verdict_report(
         reports, "verify-batfish", "countynet verify --batfish", "batfish", verdicts, findings,
         {"note": "Huawei/H3C/Linux devices are checked through Cisco IOS verification renderings",
+         "build_manifest": digest, **probe_data,
          "offline/batfish disagreements": disagree, "differential": diffs, "against": against})
     warn_accepted(reader)
     if as_json:

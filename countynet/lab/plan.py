@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from countynet.intent.models import DeviceIntent, Interface
 from countynet.lab.linuxify import L2_KINDS, Linuxified, linuxify_full, vrrp_masters
+from countynet.outputs.probes import INTERNET_LANS, city_host, city_lan, internet_host, internet_lan
 
 MGMT_NET = ipaddress.IPv4Network("198.18.0.0/16")
 MGMT_HOST = "198.18.0.1"
@@ -22,8 +23,8 @@ INET_NS = "cn-internet"
 CITY_NS = "cn-city"
 INET_HOST_NS = "cn-inet-host"
 CITY_HOST_NS = "cn-city-host"
-# the internet probe's LAN: the first of these that no intent address overlaps
-INET_LANS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "100.127.255.0/24")
+# the internet probe's LAN: the first of these that no intent address overlaps (shared with verify's probe set)
+INET_LANS = INTERNET_LANS
 
 
 def short(host: str) -> str:
@@ -339,20 +340,20 @@ def _outside(plan: LabPlan, intents: Mapping[str, DeviceIntent]) -> None:
     if INET_NS in plan.namespaces:
         used = [ipaddress.IPv4Interface(i.address).network for d in intents.values() for i in d.interfaces
                 if i.address]
-        lan = next(n for n in map(ipaddress.IPv4Network, INET_LANS) if not any(n.overlaps(u) for u in used))
+        lan = internet_lan(used)  # shared with verify's probe set: its internet probes come from this host
         gw = str(lan.network_address + 1)
         plan.namespaces[INET_HOST_NS] = Namespace(INET_HOST_NS, "probe", "internet")
         plan.veths.append(Veth(INET_NS, "h0", INET_HOST_NS, "eth0"))
-        host = f"{lan.network_address + 100}/24"  # the policy matrix's internet probe: TEST-NET-1 .100
+        host = f"{internet_host(used)}/24"  # the policy matrix's internet probe: TEST-NET-1 .100
         plan.addrs += [Addr(INET_NS, "h0", f"{gw}/24"), Addr(INET_HOST_NS, "eth0", host)]
         plan.routes.append(Route(INET_HOST_NS, "0.0.0.0/0", gw))
         plan.probes.append(Probe(INET_HOST_NS, "internet", host, gw, "internet"))
     if CITY_NS in plan.namespaces and plan.city and plan.city.prefixes:
-        lan = next(ipaddress.IPv4Network(plan.city.prefixes[0]).subnets(new_prefix=24))
+        lan = city_lan(plan.city.prefixes[0])
         gw = str(lan.network_address + 1)
         plan.namespaces[CITY_HOST_NS] = Namespace(CITY_HOST_NS, "probe", "city")
         plan.veths.append(Veth(CITY_NS, "h0", CITY_HOST_NS, "eth0"))
-        host = f"{lan.network_address + 100}/24"
+        host = f"{city_host(plan.city.prefixes[0])}/24"
         plan.addrs += [Addr(CITY_NS, "h0", f"{gw}/24"), Addr(CITY_HOST_NS, "eth0", host)]
         plan.routes.append(Route(CITY_HOST_NS, "0.0.0.0/0", gw))
         for p in plan.city.prefixes:

@@ -16,6 +16,7 @@ import ipaddress
 import json
 import selectors
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -27,6 +28,7 @@ from countynet.lab.plan import CITY_HOST_NS, INET_HOST_NS, ns_of
 from countynet.lab.sh import enter_netns, nsexec
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.flows import ALLOWED, DENIED, UNPROVEN, Flow, Verdict
+from countynet.outputs.probes import Probe
 from countynet.outputs.reports import write_verdict_report
 
 TIMEOUT = 1.5
@@ -69,10 +71,21 @@ class Listeners:
         socks: list[socket.socket] = []
         try:
             enter_netns(ns)
-            try:
-                socks.append(self._bind(proto, "0.0.0.0", port))
-            except OSError:
-                socks += [self._bind(proto, a, port) for a in addrs]
+            if proto == "udp" and addrs:
+                # one socket per address: a UDP socket bound to 0.0.0.0 answers from the interface's primary
+                # address, not from the address the datagram was sent to; a stand-in that was lent a server's
+                # address (a secondary one) would then answer as itself, and the path's filters, which admit
+                # the server's replies only, drop the answer (the NTP/AAA stand-in disagreement)
+                for a in addrs:
+                    try:
+                        socks.append(self._bind(proto, a, port))
+                    except OSError as exc:  # a real service holds it there: that address is not ours to test
+                        self.errors.append(f"{ns} {proto}/{port} on {a}: {exc}")
+            else:
+                try:
+                    socks.append(self._bind(proto, "0.0.0.0", port))
+                except OSError:
+                    socks += [self._bind(proto, a, port) for a in addrs]
         except OSError as exc:
             self.errors.append(f"{ns} {proto}/{port}: {exc}")
         ready.set()
@@ -109,8 +122,10 @@ def ns_addresses(ns: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- probes
-def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str], bind: str | None) -> None:
-    """Run in its own thread: enter `ns`, try the flow once, append 'allow' or 'deny: <why>'."""
+def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str], bind: str | None,
+             sport: int = 0) -> None:
+    """Run in its own thread: enter `ns`, try the flow once (from `bind`:`sport` when given), append 'allow' or
+    'deny: <why>'."""
     try:
         if proto == "icmp":
             src = ["-I", bind] if bind else []
@@ -121,16 +136,27 @@ def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str], b
         enter_netns(ns)
         assert port is not None
         if proto == "tcp":
-            with socket.create_connection((addr, port), timeout=TIMEOUT,
-                                          source_address=(bind, 0) if bind else None):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                if bind or sport:
+                    # a fixed source port: the probe is the packet the engine chose. Closed with a reset (linger 0),
+                    # so no TIME_WAIT keeps the same four-tuple from being probed again
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((bind or "0.0.0.0", sport))
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.settimeout(TIMEOUT)
+                s.connect((addr, port))
                 out.append("allow")
         else:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                if bind:
-                    s.bind((bind, 0))
+                if bind or sport:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((bind or "0.0.0.0", sport))
                 s.settimeout(TIMEOUT)
-                s.sendto(b"countynet-probe", (addr, port))
-                s.recvfrom(2048)
+                # connected: the kernel hands the answer to the socket whose four-tuple it matches, even when
+                # other probes share the source address and port
+                s.connect((addr, port))
+                s.send(b"countynet-probe")
+                s.recv(2048)
                 out.append("allow")
     except TimeoutError:
         out.append("deny: timed out (dropped)")
@@ -138,9 +164,10 @@ def _attempt(ns: str, proto: str, addr: str, port: int | None, out: list[str], b
         out.append(f"deny: {exc.strerror or exc}")
 
 
-def attempt(ns: str, proto: str, addr: str, port: int | None, bind: str | None = None) -> str:
+def attempt(ns: str, proto: str, addr: str, port: int | None, bind: str | None = None, sport: int = 0) -> str:
+    """'allow' or 'deny: <why>' for one try of the flow from namespace `ns` (in a thread: setns is per thread)."""
     out: list[str] = []
-    t = threading.Thread(target=_attempt, args=(ns, proto, addr, port, out, bind), daemon=True)
+    t = threading.Thread(target=_attempt, args=(ns, proto, addr, port, out, bind, sport), daemon=True)
     t.start()
     t.join(TIMEOUT + 3)
     return out[0] if out else "deny: probe hung"
@@ -220,6 +247,10 @@ def _dst(f: Flow, inv: dict[str, Any], sns: str) -> tuple[str | None, str, str]:
         note = f"substitute probe in {f.dst_zone} ({f.dst_device or '-'} not in scope)"
         lent = _borrow(same[0], f.dst_address)  # filters admit the real server (a single host), not the probe
         if lent:
+            if sns == INET_HOST_NS:  # a published server: from the internet, on its static-NAT address
+                public = inv.get("nat", {}).get(f"{lent}:{f.protocol}:{f.port}")
+                if public:
+                    return same[0]["ns"], public, note + f", given its address {lent} (static NAT {public})"
             return same[0]["ns"], lent, note + f", given its address {lent}"
         return same[0]["ns"], same[0]["address"].split("/")[0], note
     if f.dst_zone in SERVER_ZONES:
@@ -239,6 +270,8 @@ def run_probes(lab_dir: Path, flows: Sequence[Flow], workers: int = 32) -> list[
         if dns and not addr:
             addr = ns_addresses(dns)[-1] if ns_addresses(dns) else f.dst_address
         plans.append((f, sns, bind, dns, addr, "; ".join(x for x in (note1, note2) if x)))
+    own = {p["ns"]: p["address"].split("/")[0] for p in inv["probes"]}
+    nat: dict[str, str] = inv.get("nat") or {}
     lst = Listeners()
     addrs = {dns: ns_addresses(dns) for _, sns, _, dns, _, _ in plans if sns and dns}
     needed = sorted({(dns, f.protocol, f.port) for f, sns, _, dns, _, _ in plans
@@ -266,6 +299,16 @@ def run_probes(lab_dir: Path, flows: Sequence[Flow], workers: int = 32) -> list[
                                          error=True)
                     return
                 detail += "; listener answers locally"
+        # a stand-in with another address sent another packet: the filters may tell the two apart, so what it
+        # saw neither confirms nor contradicts the flow (a published server's static-NAT address is the same one)
+        sent_from = bind or own.get(sns, "")
+        swap = [f"from {sent_from} instead of {f.src_address}"] if sent_from != f.src_address else []
+        if addr not in (f.dst_address, nat.get(f"{f.dst_address}:{f.protocol}:{f.port}")):
+            swap.append(f"to {addr} instead of {f.dst_address}")
+        if swap:
+            results[k] = Verdict(f, UNPROVEN, f"stand-in sent another packet ({', '.join(swap)}): it was {observed}"
+                                 + "".join(f"; {x}" for x in (detail, note) if x), where)
+            return
         results[k] = Verdict(f, observed, "; ".join(x for x in (detail, note) if x), where)
 
     threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
@@ -275,6 +318,110 @@ def run_probes(lab_dir: Path, flows: Sequence[Flow], workers: int = 32) -> list[
         t.join(60)
     lst.close()
     return [r for r in results if r is not None]
+
+
+# ---------------------------------------------------------------------------------------------- probe sets
+def sendable(p: Probe) -> str:
+    """'' when the lab can send probe `p` as it is, else why not (it sends TCP SYN by connect(), a UDP datagram
+    answered by the listener's echo, ICMP echo by ping; ports 1-65535)."""
+    if p.protocol == "tcp" and p.flags != SYN_ONLY:
+        return f"TCP flags {p.flags}: the lab opens connections (SYN) only"
+    if p.protocol == "icmp" and (p.icmp_type, p.icmp_code) != (8, 0):
+        return f"ICMP type {p.icmp_type} code {p.icmp_code}: the lab sends ICMP echo only"
+    if p.protocol not in ("tcp", "udp", "icmp"):
+        return f"protocol {p.protocol}: the lab sends tcp, udp and icmp only"
+    if p.protocol in ("tcp", "udp") and not (p.dport and p.sport):
+        return "port 0 cannot be sent"
+    return ""
+
+
+SYN_ONLY = 2
+
+
+def _holders(inv: dict[str, Any]) -> tuple[dict[str, str], list[tuple[ipaddress.IPv4Network, dict[str, Any]]]]:
+    """Address -> namespace holding it (devices and probe hosts), and each probe host's subnet."""
+    names = sorted({d["namespace"] for d in inv["devices"].values()} | {p["ns"] for p in inv["probes"]})
+    held = {a: ns for ns in names for a in ns_addresses(ns)}
+    subnets = [(ipaddress.IPv4Interface(p["address"]).network, p) for p in inv["probes"]]
+    return held, subnets
+
+
+def _place(addr: str, held: dict[str, str], subnets: list[tuple[ipaddress.IPv4Network, dict[str, Any]]]
+           ) -> tuple[str | None, str]:
+    """The namespace that sends from / answers at `addr`: the one holding it, else the probe host of its subnet,
+    lent the address (a stand-in: the filters on the path see the real address; the host itself is not the
+    real one). (None, why) when no namespace of the lab can have it."""
+    if addr in held:
+        return held[addr], ""
+    ip = ipaddress.IPv4Address(addr)
+    for net, p in sorted(subnets, key=lambda x: -x[0].prefixlen):
+        if ip in net and ip not in (net.network_address, net.broadcast_address):
+            lent = _borrow(p, addr)
+            if lent:
+                held[addr] = p["ns"]
+                return p["ns"], f"{addr} lent to the probe host {p['ns']} (stand-in)"
+    return None, f"no namespace of this lab has or can be lent {addr} (not in lab scope)"
+
+
+def run_probe_set(lab_dir: Path, probes: Sequence[Probe], workers: int = 32) -> list[Verdict]:
+    """Send every probe of a probe set with real packets; one Verdict per probe (its `flow()`), in order.
+
+    Allowed: the connect / UDP echo / ping from the probe's source address and port succeeded. Denied: it failed
+    and the destination's listener answers the same probe sent inside its own namespace (for ICMP: no echo
+    reply). Unproven: the lab cannot send the packet, or has no namespace for one of its addresses."""
+    inv = json.loads((lab_dir / "lab.json").read_text())
+    held, subnets = _holders(inv)
+    plans: list[tuple[Probe, str | None, str | None, str]] = []
+    for p in probes:
+        why = sendable(p)
+        if why:
+            plans.append((p, None, None, why))
+            continue
+        sns, n1 = _place(p.src, held, subnets)
+        dns, n2 = _place(p.dst, held, subnets) if sns else (None, "")
+        plans.append((p, sns, dns, "; ".join(x for x in (n1, n2) if x)))
+    lst = Listeners()
+    addrs = {dns: ns_addresses(dns) for _, sns, dns, _ in plans if sns and dns}
+    for dns, proto, port in sorted({(dns, p.protocol, p.dport) for p, sns, dns, _ in plans
+                                    if sns and dns and p.protocol in ("tcp", "udp")}):
+        lst.add(dns, proto, port, addrs[dns])
+    results: list[Verdict | None] = [None] * len(plans)
+    sem = threading.Semaphore(workers)
+    # probes with the same five-tuple (one packet standing for two regions) run one after the other
+    locks = {key: threading.Lock() for key in {(p.protocol, p.src, p.sport, p.dst, p.dport) for p, *_ in plans}}
+    nat: dict[str, str] = inv.get("nat") or {}
+
+    def one(k: int) -> None:
+        p, sns, dns, note = plans[k]
+        f = p.flow()
+        where = f"{sns or '-'} -> {dns or '-'}"
+        if not sns or not dns:
+            results[k] = Verdict(f, UNPROVEN, note, where)
+            return
+        dst = p.dst
+        if sns == INET_HOST_NS:  # from the internet a published server is reached on its static-NAT address
+            dst = nat.get(f"{p.dst}:{p.protocol}:{p.dport}", p.dst)
+            if dst != p.dst:
+                note = "; ".join(x for x in (note, f"sent to its static-NAT address {dst}") if x)
+        with sem, locks[(p.protocol, p.src, p.sport, p.dst, p.dport)]:
+            got = attempt(sns, p.protocol, dst, p.dport or None, p.src, p.sport)
+            observed, detail = (ALLOWED, "") if got == "allow" else (DENIED, got.removeprefix("deny: "))
+            if observed == DENIED and p.protocol != "icmp":
+                local = attempt(dns, p.protocol, p.dst, p.dport)
+                if local != "allow":
+                    results[k] = Verdict(f, UNPROVEN, f"listener not answering locally ({local})", where, error=True)
+                    return
+                detail += "; listener answers locally"
+        results[k] = Verdict(f, observed, "; ".join(x for x in (detail, note) if x), where)
+
+    threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    lst.close()
+    return [r if r is not None else Verdict(plans[k][0].flow(), UNPROVEN, "probe hung", error=True)
+            for k, r in enumerate(results)]
 
 
 def write_reports(results: Sequence[Verdict], out_dir: Path, source: str, extra: dict[str, Any]

@@ -17,7 +17,8 @@ from typing import Any
 from countynet.intent.models import DeviceIntent
 from countynet.intent.policy.zones import ZoneMap
 from countynet.outputs.build_reader import BuildReader
-from countynet.outputs.flows import ALLOWED, DENIED, Finding, Flow, Verdict, mismatch_finding
+from countynet.outputs.flows import ALLOWED, DENIED, UNPROVEN, Finding, Flow, Verdict, mismatch_finding
+from countynet.outputs.probes import Probe
 
 START_HINT = ("start one with `docker run -d -p 9996:9996 batfish/allinone` on a machine with Docker, then "
               "pass --batfish HOST or set BATFISH_HOST")
@@ -180,10 +181,49 @@ class BatfishChecks:
             snapshot=snapshot)
         return reachability_observed(ans.frame())
 
+    def probe_verdict(self, snapshot: str, probe: Probe, start: str) -> str:
+        """Batfish's fate for one probe packet: its exact header (ports, SYN alone for TCP, ICMP type and code)."""
+        from pybatfish.datamodel.flow import HeaderConstraints, MatchTcpFlags, PathConstraints, TcpFlags
+
+        headers = probe_headers(probe)
+        if probe.protocol == "tcp":
+            headers["tcpFlags"] = [MatchTcpFlags(TcpFlags(syn=True))]  # every flag tested: SYN set, the rest clear
+        q: Any = self.bf.q
+        ans = q.reachability(pathConstraints=PathConstraints(startLocation=start),
+                             headers=HeaderConstraints(**headers), actions="SUCCESS").answer(snapshot=snapshot)
+        return reachability_observed(ans.frame())
+
     def differential(self, snapshot: str, reference: str) -> list[dict[str, str]]:
         q: Any = self.bf.q
         ans = q.differentialReachability().answer(snapshot=snapshot, reference_snapshot=reference)
         return differential_rows(ans.frame())
+
+
+def probe_headers(p: Probe) -> dict[str, Any]:
+    """HeaderConstraints arguments of one probe packet (its TCP flags are added by the caller: SYN alone)."""
+    h: dict[str, Any] = {"srcIps": p.src, "dstIps": p.dst, "ipProtocols": [p.protocol.upper()]}
+    if p.protocol in ("tcp", "udp"):
+        h.update(srcPorts=str(p.sport), dstPorts=str(p.dport))
+    elif p.protocol == "icmp":
+        h.update(icmpTypes=[p.icmp_type], icmpCodes=[p.icmp_code])
+    return h
+
+
+def batfish_probes(build: BuildReader, checks: Any, snapshot: str, probes: list[Probe]) -> list[Verdict]:
+    """Batfish's verdict on every probe of a probe set (the snapshot already loaded as `snapshot`), in the
+    shared vocabulary: a probe proves one packet."""
+    zm = build.zone_map()
+    intents = build.intents()
+    out = []
+    for p in probes:
+        f = p.flow()
+        try:
+            start = start_location(f, zm, intents)
+        except (StopIteration, IndexError, KeyError):
+            out.append(Verdict(f, UNPROVEN, "no Batfish start location for its source"))
+            continue
+        out.append(Verdict(f, checks.probe_verdict(snapshot, p, start), "Batfish", where=start))
+    return out
 
 
 SNAPSHOT_DIR = "batfish"

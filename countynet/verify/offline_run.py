@@ -32,6 +32,7 @@ class Report:
     differences: list[dict[str, Any]] = field(default_factory=list)
     proven: dict[str, Any] = field(default_factory=dict)
     unproven: list[str] = field(default_factory=list)
+    checker: Checker | None = None  # the exhaustive sets, for drawing the lab's probes
 
     @property
     def ok(self) -> bool:
@@ -56,8 +57,9 @@ def checker(build: BuildReader, engine: Engine | None = None) -> Checker:
 
 def run_offline(build: BuildReader) -> Report:
     """The offline check of a build: every packet between every pair of endpoints, and the probe flows."""
-    res = checker(build).run(build.flows())
-    return Report(res.verdicts, res.findings, res.differences, res.proven, res.unproven)
+    c = checker(build)
+    res = c.run(build.flows())
+    return Report(res.verdicts, res.findings, res.differences, res.proven, res.unproven, c)
 
 
 def offline_diff(build: BuildReader, reference: BuildReader) -> list[dict[str, str]]:
