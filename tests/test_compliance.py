@@ -11,6 +11,7 @@ idle timeout, a shared local secret, ...) are each reported.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,8 @@ CONTROLS: dict[str, tuple[str, str]] = {
     "C8": ("安全审计与时钟同步", "remote audit (syslog, AAA accounting) with time synchronisation"),
     "C9": ("SNMPv3", "SNMPv3 with authentication and privacy only, no community"),
     "C10": ("关闭不必要服务", "unused services off"),
-    "C11": ("路由协议认证", "routing-protocol authentication (OSPF on every interface, BGP with MD5 and GTSM)"),
+    "C11": ("路由协议认证", "routing-protocol authentication (OSPF on every interface, BGP with MD5 and GTSM) and "
+                           "route filters (township and WAN routers, area exports)"),
     "C12": ("接入层安全", "access layer: DHCP snooping, port security, source guard, unused ports shut"),
 }
 
@@ -193,6 +195,12 @@ def _cisco(f: Findings, host: str, flavour: str, text: str) -> None:
             f"MGMT-ACCESS admits more than single hosts: {acl}")
     privs = re.findall(r"^username (\S+) privilege (\d+) ", text, re.M)
     f.check("C7", len(privs) >= 3 and len({p for _, p in privs}) == len(privs), f"privileges {privs}")
+    # the operator's level (neither 1 nor 15) has a command set of its own, and `show` stays at level 1 for the auditor
+    mid = sorted({int(p) for _, p in privs} - {1, 15})
+    granted = re.findall(r"^privilege exec (?:all )?level (\d+) (.+)$", text, re.M)
+    f.check("C7", len(mid) == 1 and {c for lv, c in granted if int(lv) == mid[0]} >= {
+        "show running-config", "show startup-config", "show logging"}, f"operator level {mid}: commands {granted}")
+    f.need("C7", r"^privilege exec level 1 show$", "`show` kept at level 1 (the auditor)")
     f.need("C8", rf"^logging host {HOST_IP}$", "syslog host")
     f.need("C8", rf"^ntp server {HOST_IP}$", "NTP server")
     f.need("C8", r"^aaa accounting commands 15 default start-stop group \S+$", "command accounting")
@@ -244,6 +252,8 @@ def _routing(f: Findings, intent: dict, text: str, family: str) -> None:
                 body = sections(text).get(f"interface {i['name']}", [])
                 f.check("C11", any(re.fullmatch(want, x) for x in body),
                         f"interface {i['name']}: no OSPF {algo} authentication")
+    if ospf and family in ("huawei_vrp", "h3c_comware"):
+        _route_filters(f, intent, text, family)
     bgp = (intent.get("routing") or {}).get("bgp")
     if bgp and family == "cisco_ios":
         for n in bgp["neighbors"]:
@@ -251,6 +261,54 @@ def _routing(f: Findings, intent: dict, text: str, family: str) -> None:
             f.need("C11", rf"^ neighbor {a} password {SECRET}$", f"BGP {n['address']} password")
             f.need("C11", rf"^ neighbor {a} ttl-security hops 1$", f"BGP {n['address']} GTSM")
             f.need("C11", rf"^  neighbor {a} maximum-prefix \d+ \d+$", f"BGP {n['address']} maximum-prefix")
+
+
+FILTERED_LINKS = {"township_router": ("uplink:village:",), "wan": ("uplink:township:", "uplink:unit:")}
+
+
+def _route_filters(f: Findings, intent: dict, text: str, family: str) -> None:
+    """C11 route filters: a township router (WAN router) takes OSPF routes through each village (township, unit)
+    link only by a permit node that names that neighbour's next hop, and denies every other route through it; the
+    WAN router's non-backbone areas each export through a filter."""
+    links = FILTERED_LINKS.get(intent["role"], ())
+    below = [i for i in intent["interfaces"] if i.get("ospf") and str(i.get("link") or "").startswith(links)]
+    if not below:
+        return
+    pl = "ip-prefix" if family == "huawei_vrp" else "prefix-list"
+    plist = "ip ip-prefix" if family == "huawei_vrp" else " ip prefix-list"
+    ospf_body = next((b for k, b in sections(text).items() if re.fullmatch(r"ospf \d+ router-id \S+", k)), [])
+    used = [m.group(1) for x in ospf_body if (m := re.fullmatch(r" filter-policy route-policy (\S+) import", x))]
+    f.check("C11", len(used) == 1, f"OSPF import filter: {used}")
+    if len(used) != 1:
+        return
+    entries: dict[str, set[str]] = {}
+    for m in re.finditer(rf"^{plist} (\S+) index \d+ permit (\S+) 32$", text, re.M):
+        entries.setdefault(m.group(1), set()).add(m.group(2))
+    nodes = re.findall(rf"^route-policy {re.escape(used[0])} (permit|deny) node \d+\n((?: .*\n)*)", text, re.M)
+    nh = re.compile(rf" if-match ip next-hop {pl} (\S+)")
+    permitted, denied = set(), set()
+    for action, body in nodes:
+        hops = {a for m in nh.finditer(body) for a in entries.get(m.group(1), ())}
+        if action == "permit" and hops and len(body.splitlines()) == 2:  # prefix AND next hop
+            permitted |= hops
+        elif action == "deny":
+            denied |= hops
+    f.check("C11", bool(nodes) and nodes[-1] == ("permit", ""), "the import policy ends with a permit of the rest")
+    for i in below:
+        net = ipaddress.IPv4Interface(i["address"]).network
+        far = str(next(h for h in net.hosts() if str(h) != i["address"].split("/")[0]))
+        f.check("C11", far in permitted and far in denied, f"{i['name']}: routes via {far} not filtered")
+    if intent["role"] == "wan":
+        areas: dict[str, list[str]] = {}
+        for x in ospf_body:
+            if x.startswith(" area "):
+                cur = areas.setdefault(x.split()[1], [])
+            elif x.startswith("  ") and areas:
+                cur.append(x)
+        for a, body in areas.items():
+            if a != "0.0.0.0":
+                f.check("C11", any(re.fullmatch(rf"  filter {pl} \S+ export", x) for x in body),
+                        f"area {a}: no export filter")
 
 
 def _access(f: Findings, intent: dict, text: str) -> None:
@@ -350,6 +408,10 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     ("yx-city-1", "C5", " transport input ssh\n", " transport input telnet ssh\n"),
     ("yx-city-1", "C11", " neighbor 10.36.255.1 ttl-security hops 1\n", ""),
     ("yx-city-1", "C8", "aaa accounting commands 15", "no aaa accounting commands 15"),
+    ("yx-city-1", "C7", "privilege exec level 3 show logging\n", ""),
+    ("yx-aonan-rt1", "C11", " filter-policy route-policy OSPF-IN import\n", ""),
+    ("yx-gaoxi-rt1", "C11", "route-policy OSPF-IN deny node 65000\n", "route-policy OSPF-IN permit node 65000\n"),
+    ("yx-wan-1", "C11", "  filter ip-prefix OSPF-OUT-0-0-0-1 export\n", ""),
     ("yx-db-1", "C1", "PermitRootLogin no", "PermitRootLogin yes"),
     ("yx-db-1", "C6", "@10.30.19.15/32", "@10.30.19.0/24"),
     ("yx-aonan-sw1", "C12", " dhcp snooping trusted\n", ""),

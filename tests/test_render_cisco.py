@@ -35,6 +35,8 @@ LINES = [
     r"line aux 0", r" transport input none", r" no exec",
     r"aaa session-id common",
     rf"username {NAME} privilege \d+ algorithm-type scrypt secret {SECRET}",
+    r"privilege exec level 1 show", r"privilege exec (?:all )?level \d+ (?:show (?:running-config|startup-config|"
+    r"logging)|clear counters)",
     r"ip ssh version 2", r"ip ssh time-out \d+", r"ip ssh authentication-retries \d", rf"ip ssh source-interface {IF}",
     r"login block-for \d+ attempts \d+ within \d+", r"login on-(?:failure|success) log",
     r"archive", r" log config", r"  logging enable", r"  logging size \d+", r"  notify syslog contenttype plaintext",
