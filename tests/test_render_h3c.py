@@ -32,6 +32,7 @@ ALLOWED = [
     r" password-control enable", r" password-control login-attempt \d+ exceed lock-time \d+", r" dhcp enable",
     r"vlan \d+", rf" name {NAME}",
     r"acl (?:basic|advanced) \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
+    r" rule \d+ comment [A-Za-z0-9 -]+",  # the policy rule of an ACL line (docs/policy.md)
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
     rf"destination {ADDR}{PORTS.format(kind='destination')}(?: established| icmp-type {ICMP})?",
     rf" ip prefix-list {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",

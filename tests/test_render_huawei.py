@@ -31,6 +31,7 @@ COMMON = [
     r'header login information "[^"]+"', r"dhcp enable",
     rf"vlan batch {VLANS}", r"vlan \d+", rf" name {NAME}",
     r"acl number \d+", r" description \S.*", rf" rule \d+ permit source {IP} {IP}", r" rule \d+ deny",
+    r" rule \d+ description [A-Za-z0-9 -]+",  # the policy rule of an ACL line (docs/policy.md)
     rf" rule \d+ (?:permit|deny) (?:ip|tcp|udp|icmp) source {ADDR}{PORTS.format(kind='source')} "
     rf"destination {ADDR}{PORTS.format(kind='destination')}(?: tcp-flag established| icmp-type {ICMP})?",
     rf"ip ip-prefix {NAME} index \d+ (?:permit|deny) {IP} \d+(?: greater-equal \d+)?(?: less-equal \d+)?",
@@ -302,6 +303,7 @@ def test_filters_render_as_advanced_acl(devices, host: str, iface: str, binding:
     assert block(text, "acl number 3901") == [
         "acl number 3901", " description village-lan-in",
         " rule 5 permit tcp source 10.30.18.0 0.0.0.255 destination 10.30.0.4 0 destination-port eq 22",
+        " rule 5 description management ssh",  # the line's remark, after it (lines without one get none)
         " rule 10 permit udp source any destination 10.30.16.10 0 destination-port eq 53",
         " rule 15 permit tcp source 10.30.16.0 0.0.0.255 destination any tcp-flag established",
         " rule 20 permit tcp source 10.30.129.64 0.0.0.15 destination 10.30.17.0 0.0.0.255 "

@@ -68,9 +68,12 @@ def test_dropped_final_deny_is_caught(bundled_build: Path, baseline: Result, tmp
     def change(text: str) -> str:
         a, b = _acl_block(text, "CN-FROM-COMPOUND")
         block = text[a:b]
-        last = block.rstrip("\n").rsplit("\n", 1)[1]
+        rules = [ln for ln in block.splitlines() if re.match(r" rule \d+ (?:permit|deny) ", ln)]
+        last = rules[-1]
         assert re.match(r" rule \d+ deny ip source any destination any", last), last
-        return text[:a] + block.replace(last + "\n", "") + text[b:]
+        number = last.split()[1]  # the rule and its `rule N description` line go together
+        kept = [ln for ln in block.splitlines(keepends=True) if not ln.startswith(f" rule {number} ")]
+        return text[:a] + "".join(kept) + text[b:]
 
     d = caught(baseline, mutate(bundled_build, tmp_path, "yx-core-1", change), "yx-core-1", "extra-allow")
     assert d["from"] == "compound" and "default action" in " ".join(d["explain"])

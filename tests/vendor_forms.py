@@ -20,8 +20,8 @@ below):
    `interface(tunnel)`; a sub-interface adds `.sub`. The line that opens an interface view keeps its interface
    type: `interface Vlanif<n>`, `interface 10GE<n>`, `interface Bridge-Aggregation<n>`.
 3. Secrets `${secret:NAME}` become `<secret>`.
-4. Free text becomes `<text>`: everything after `description`, `remark`, `header login information`,
-   `header login` (H3C `%...%`), `banner login`.
+4. Free text becomes `<text>`: everything after `description`, `remark`, Comware's `rule N comment`,
+   `header login information`, `header login` (H3C `%...%`), `banner login`.
 5. Names become `<name>` where a table of keyword contexts (`NAME_CONTEXTS`) says the next token is a name
    (`sysname X`, `local-user X`, `ike peer X`, `ip access-list extended X`, `source-zone X`, ...). Vendor-defined
    names (built-in user roles such as `network-admin` / `level-3`, MIB subtree `iso`, algorithm names) are
@@ -48,8 +48,8 @@ __all__ = ["NAME_CONTEXTS", "Form", "command_forms", "forms_of_files", "interfac
            "normalise_line", "parse_lines"]
 
 _SECRET = re.compile(r"\$\{secret:[^}]*\}")
-_TEXT = re.compile(r"^(?P<head>.*?\b(?:description|remark|header login information|header login|banner login))"
-                   r"(?: .*)?$")
+_TEXT = re.compile(r"^(?P<head>.*?\b(?:description|remark|rule \d+ comment|header login information|header login|"
+                   r"banner login))(?: .*)?$")
 # Interface type prefixes (Huawei VRP5/VRP8, H3C Comware 7, Cisco IOS-XE), longest first.
 _IF_TYPES = sorted([
     "LoopBack", "Loopback", "Vlanif", "Vlan-interface", "Vlan", "GigabitEthernet", "XGigabitEthernet",

@@ -39,6 +39,7 @@ def validate(directory: DirArg = Path("topology"),
              locked: Annotated[bool, typer.Option("--locked", help="fail if the lock file would change")] = False,
              as_json: JsonOpt = False) -> None:
     """Check the topology: schema, references, addressing. Writes nothing."""
+    from countynet.intent.policy.numbering import changes as acl_lock_changes
     from countynet.ipam.lockdiff import lock_changes
     from countynet.outputs.pipeline import compile_topology, render
 
@@ -48,14 +49,19 @@ def validate(directory: DirArg = Path("topology"),
         fail(exc, as_json)
     _warn(result, as_json)
     changes = lock_changes(result.old_lock, result.lock)
-    ok = not (locked and changes)
+    acl_changes = acl_lock_changes(result.old_acl_lock, result.acl_lock)
+    ok = not (locked and (changes or acl_changes))
     if as_json:
         print(json.dumps({"ok": ok, "devices": len(result.intents), "lock_changes": changes,
+                          "acl_lock_changes": acl_changes,
                           "warnings": [w.as_dict() for w in result.warnings]}, ensure_ascii=False, indent=1))
     elif ok:
         out.print(f"[green]valid[/]: {len(result.intents)} devices"
                   + (f"; the lock would change in {len(changes)} place(s) (run `countynet build`)" if changes
-                     else "; lock file up to date"))
+                     else "; lock file up to date")
+                  + (f"; the ACL number lock would change in {len(acl_changes)} place(s)" if acl_changes else ""))
+    elif not changes:
+        _acl_lock_stale(directory, acl_changes)
     else:
         err.print(f"{directory}/addresses.lock.yaml: error: the lock file is out of date "
                   f"({len(changes)} change(s)):", markup=False)
@@ -65,8 +71,21 @@ def validate(directory: DirArg = Path("topology"),
             err.print(f"    ... and {len(changes) - 50} more", markup=False)
         err.print("    fix: run `countynet build` and commit topology/addresses.lock.yaml with your change",
                   markup=False)
+        if acl_changes:
+            _acl_lock_stale(directory, acl_changes)
     if not ok:
         raise typer.Exit(2)
+
+
+def _acl_lock_stale(directory: Path, changes: list[str]) -> None:
+    err.print(f"{directory}/acl-numbers.lock.yaml: error: the ACL number lock is out of date "
+              f"({len(changes)} change(s)):", markup=False)
+    for line in changes[:50]:
+        err.print(f"    {line}", markup=False, highlight=False)
+    if len(changes) > 50:
+        err.print(f"    ... and {len(changes) - 50} more", markup=False)
+    err.print("    fix: run `countynet build` and commit topology/acl-numbers.lock.yaml with your change",
+              markup=False)
 
 
 @app.command()
@@ -75,6 +94,7 @@ def build(directory: DirArg = Path("topology"),
           as_json: JsonOpt = False) -> None:
     """Validate, allocate, build intent, render configs, inventories, policy data and the manifest."""
     from countynet.fileio import UnsafeOutput
+    from countynet.intent.policy.numbering import changes as acl_lock_changes
     from countynet.ipam.lockdiff import lock_changes
     from countynet.outputs.pipeline import device_changes, read_manifest
 
@@ -88,12 +108,14 @@ def build(directory: DirArg = Path("topology"),
         fail_unsafe(exc)
     _warn(result, as_json)
     changes = lock_changes(result.old_lock, result.lock)
+    acl_changes = acl_lock_changes(result.old_acl_lock, result.acl_lock)
     secs = time.perf_counter() - t0
     devices = device_changes(previous, manifest)
     if as_json:
         print(json.dumps({"ok": True, "devices": manifest["devices"], "out": str(out_dir),
-                          "lock_changes": changes, "seconds": round(secs, 3), "device_changes": devices,
-                          "changed": bool(changes or any(devices.values()))}, indent=1))
+                          "lock_changes": changes, "acl_lock_changes": acl_changes, "seconds": round(secs, 3),
+                          "device_changes": devices,
+                          "changed": bool(changes or acl_changes or any(devices.values()))}, indent=1))
         return
     by_platform: dict[str, int] = {}
     for h in manifest["hosts"].values():
@@ -106,6 +128,7 @@ def build(directory: DirArg = Path("topology"),
     table.add_row("[bold]total", f"[bold]{manifest['devices']}")
     out.print(table)
     out.print(f"lock file: {len(changes)} change(s)" if changes else "lock file: unchanged")
+    out.print(f"ACL number lock: {len(acl_changes)} change(s)" if acl_changes else "ACL number lock: unchanged")
     _print_device_changes(devices, previous is None)
 
 

@@ -1,12 +1,15 @@
 """`policy/acl-map.json`: every ACL line of every Huawei/H3C/Cisco configuration traced to its policy rule
 (issue 13, part 3).
 
-Reviewers and auditors ask "why is `rule 65 permit tcp ...` on yx-litian-sw1?". The intent records, for
+Reviewers and auditors ask "why is `rule 3030 permit tcp ...` on yx-litian-sw1?". The intent records, for
 each compiled ACL line, the policy rule it comes from (`AclRule.remark`); this map joins that to the line
 in the rendered configuration file (1-based line number and text), so the question is answered from the
-build alone, without the compiler. A line that cannot be found in the rendered text is listed with
-`line: null` (reported, never guessed). Linux hosts filter with nftables chains (no numbered lines) and
-are left out.
+build alone, without the compiler. Each line also carries its stable key (`key`, the line's match: what
+`topology/acl-numbers.lock.yaml` keeps its number under, so the number survives policy changes elsewhere),
+`policy_rule` (the rule's name; null for a line the compiler adds) and the rendered per-line note (`note`:
+VRP `rule N description`, Comware `rule N comment`; the IOS `remark` before a rule's lines). A line that cannot
+be found in the rendered text is listed with `line: null` (reported, never guessed). Linux hosts filter with
+nftables chains (no numbered lines; the number is the rule's `comment "seq N"`) and are left out.
 """
 
 from __future__ import annotations
@@ -16,20 +19,30 @@ import re
 from typing import Any
 
 from countynet.intent.models import DeviceIntent
+from countynet.intent.policy.compile import policy_rule_of
+from countynet.intent.policy.numbering import unique_keys
 
 ACL_MAP_FILE = "policy/acl-map.json"
 # the line that opens a numbered ACL on each platform, and the form of one rule line in it
 _OPEN = {"huawei_vrp": "acl number {n}", "h3c_comware": "acl advanced {n}",
          "cisco_ios": "ip access-list extended {name}"}
-_RULE = {"huawei_vrp": re.compile(r"^ rule (\d+) "), "h3c_comware": re.compile(r"^ rule (\d+) "),
+_RULE = {"huawei_vrp": re.compile(r"^ rule (\d+) (?:permit|deny) "),
+         "h3c_comware": re.compile(r"^ rule (\d+) (?:permit|deny) "),
          "cisco_ios": re.compile(r"^ (\d+) (?:permit|deny) ")}
+# the per-line note: after its rule on VRP / Comware (same number), before the rule's lines on IOS
+_NOTE = {"huawei_vrp": re.compile(r"^ rule (\d+) description (.*)$"),
+         "h3c_comware": re.compile(r"^ rule (\d+) comment (.*)$"),
+         "cisco_ios": re.compile(r"^ remark (.*)$")}
 
 
-def _locate(lines: list[str], platform: str, number: int, name: str) -> dict[int, tuple[int, str]]:
-    """seq -> (1-based line, text) of one ACL's rule lines in a configuration."""
+def _locate(lines: list[str], platform: str, number: int, name: str
+            ) -> tuple[dict[int, tuple[int, str]], dict[int, str]]:
+    """(seq -> (1-based line, text), seq -> note) of one ACL's rule lines in a configuration."""
     head = _OPEN[platform].format(n=number, name=name)
     out: dict[int, tuple[int, str]] = {}
+    notes: dict[int, str] = {}
     inside = False
+    remark: str | None = None
     for i, ln in enumerate(lines, 1):
         if ln.rstrip() == head:
             inside = True
@@ -40,7 +53,15 @@ def _locate(lines: list[str], platform: str, number: int, name: str) -> dict[int
             m = _RULE[platform].match(ln)
             if m:
                 out[int(m.group(1))] = (i, ln.strip())
-    return out
+                if remark is not None:
+                    notes[int(m.group(1))] = remark
+                continue
+            n = _NOTE[platform].match(ln)
+            if n and platform == "cisco_ios":
+                remark = n.group(1)
+            elif n:
+                notes[int(n.group(1))] = n.group(2)
+    return out, notes
 
 
 def acl_map(intents: dict[str, DeviceIntent], configs: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -56,15 +77,19 @@ def acl_map(intents: dict[str, DeviceIntent], configs: dict[str, dict[str, str]]
         lines = text.splitlines()
         filters = {}
         for f in d.filters:
-            found = _locate(lines, d.platform, f.number, f.name)
+            found, notes = _locate(lines, d.platform, f.number, f.name)
             filters[f.name] = {"number": f.number, "lines": [
-                {"seq": r.seq, "rule": r.remark or None, "action": r.action,
-                 "line": found[r.seq][0] if r.seq in found else None,
-                 "text": found[r.seq][1] if r.seq in found else None} for r in f.rules]}
+                {"seq": r.seq, "key": key, "rule": r.remark or None, "policy_rule": policy_rule_of(r.remark),
+                 "action": r.action, "line": found[r.seq][0] if r.seq in found else None,
+                 "text": found[r.seq][1] if r.seq in found else None, "note": notes.get(r.seq)}
+                for r, key in zip(f.rules, unique_keys(f.rules), strict=True)]}
         devices[host] = {"file": f"configs/{host}/{fname}" if fname else None, "filters": filters}
     return {"about": "each ACL line of the rendered configurations (line: 1-based line number in file) with "
                      "the policy rule it comes from (rule: the policy rule's name, or the compiler's reason for "
-                     "a line it adds itself such as dhcp or the final deny; null when it gives none)",
+                     "a line it adds itself such as dhcp or the final deny; null when it gives none; "
+                     "policy_rule: the rule's name only, null for the compiler's own lines), its stable key "
+                     "(key: the match its number is locked under in topology/acl-numbers.lock.yaml) and the "
+                     "note rendered with it on the device (note: rule N description / comment, IOS remark)",
             "devices": devices}
 
 

@@ -52,16 +52,26 @@ def _compile(root: Path) -> BuildResult:
         col = Collector("validate")
         col.extend(diags)
         col.raise_if_errors()
+    from countynet.intent.policy import numbering
+
+    acl_numbers, diags = numbering.read(topo.root)  # the ACL number lock: a bad one stops the build here
+    if diags:
+        col = Collector("validate")
+        col.extend(diags)
+        col.raise_if_errors()
     intents, new, internal = build_intents(topo, old)
     from countynet.intent.policy.compile import apply_policy
 
-    intents, _ = apply_policy(intents, topo.policy, internal)
+    intents, renumbered = apply_policy(intents, topo.policy, internal, numbers=acl_numbers)
+    if acl_numbers.errors:
+        raise TopologyError("acl numbers", acl_numbers.errors)
     from countynet.intent.address_audit import audit_addresses
 
     problems = audit_addresses(intents)  # every build: no clash, network/broadcast or VRRP address in use
     if problems:
         raise TopologyError("address audit", problems)
-    return BuildResult(topo, intents, new, old, warnings=list(topo.warnings), internal=[str(n) for n in internal])
+    return BuildResult(topo, intents, new, old, warnings=[*topo.warnings, *renumbered],
+                       internal=[str(n) for n in internal], acl_lock=acl_numbers.new, old_acl_lock=acl_numbers.old)
 
 
 def render(result: BuildResult) -> BuildResult:
@@ -119,6 +129,11 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
                     "management": d.management.address, "device_type": platforms.flavour(d.flavour).tools.netmiko}
              for host, d in result.intents.items()}
     sources = source_fingerprints(result.topology.root, lockfile.dump(result.lock))
+    if write_lock:  # the ACL number lock as this build leaves it (without write_lock the file stays as it is)
+        from countynet.intent.policy import numbering
+        from countynet.outputs.manifest import sha256
+
+        sources[numbering.LOCK_NAME] = sha256(numbering.dump(result.acl_lock))
     manifest = make_manifest(result.topology.county.county.name, files, hosts, sources)
     files[MANIFEST] = manifest_text(manifest)
     inv_dir = inventory_dir or result.topology.root.parent / "inventory"
@@ -131,7 +146,10 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
         stage.commit()
         inv.commit()
     if write_lock:
+        from countynet.intent.policy import numbering
+
         lockfile.write(result.topology.root, result.lock)
+        numbering.write(result.topology.root, result.acl_lock)
     return manifest
 
 

@@ -21,3 +21,6 @@ class BuildResult:
     extra: dict[str, str] = field(default_factory=dict)  # other files: relative path -> text
     internal: list[str] = field(default_factory=list)  # the county's own aggregates
     warnings: list[Diagnostic] = field(default_factory=list)
+    # the ACL number lock (countynet.intent.policy.numbering): host -> filter -> line key -> number
+    acl_lock: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    old_acl_lock: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)

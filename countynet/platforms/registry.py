@@ -13,6 +13,8 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
 * ``deploy``: the push driver, hier_config's sectional exit word and whether the device takes CLI lines or
   files; ``roundtrip``: the round-trip parser; ``batfish``: native in the Batfish snapshot, or the interface
   renames of its Cisco verification rendering.
+* ``acl``: the rule-number range of a compiled filter, the step between lines and the room between policy rules
+  (`countynet.intent.policy.numbering`), and the longest per-line note (``commands.acl_line_note``).
 * ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
   MD5); a link to a platform without HMAC-SHA (FRR 8.4) uses MD5 on both ends.
 
@@ -92,6 +94,17 @@ class Deploy(_Frozen):
         "`files` (several rendered files, diffed and installed file by file)"))
 
 
+class Acl(_Frozen):
+    """Rule numbers of the compiled filters (advanced ACLs, `countynet.intent.policy.numbering`) and how a line
+    names the policy rule it comes from (`commands.acl_line_note`, '' where the flavour has no per-line text)."""
+
+    rule_min: int = Field(ge=0, description="lowest rule number / sequence the platform accepts")
+    rule_max: int = Field(ge=1, description="highest rule number / sequence the platform accepts")
+    step: int = Field(ge=1, description="numbers between two lines of one policy rule (room to add a line)")
+    room: int = Field(ge=1, description="numbers between the lines of two policy rules (room for a new rule)")
+    note_chars: int = Field(ge=0, description="longest per-line rule note the platform accepts (0: none)")
+
+
 class BatfishRendering(_Frozen):
     """How the flavour's devices enter the Batfish snapshot (Batfish parses Cisco IOS, not VRP or Comware)."""
 
@@ -120,6 +133,7 @@ class Flavour(_Frozen):
     deploy: Deploy
     roundtrip: str = Field(description="round-trip parser (countynet.render.roundtrip.<name>)")
     batfish: BatfishRendering = BatfishRendering()
+    acl: Acl = Field(description="rule numbering and per-line notes of the compiled filters")
 
 
 _OWN = ("parent", "abstract", "description")  # keys a flavour does not inherit

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from countynet.intent.models import AclRule, DeviceIntent, DhcpPool
+from countynet.intent.policy.compile import policy_rule_of
 from countynet.ipam.addr import int2ip, ip, ip2int, network_int, prefixlen, same_subnet
 from countynet.topology.ranges import compress_ints
 
@@ -161,6 +163,23 @@ def ios_acl_match(r: AclRule) -> str:
     return f"{r.protocol} {_ios_addr(r.source)}{sports} {_ios_addr(r.destination)}{ports}{est}{icmp}"
 
 
+_NOTE_UNSAFE = re.compile(r"[^A-Za-z0-9 -]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def acl_note(remark: str, limit: int) -> str:
+    """The per-line note of a compiled ACL line (VRP `rule N description`, Comware `rule N comment`, IOS
+    `remark`): the policy rule's name (`<name> replies` on its reply lines), or the compiler's own reason.
+
+    Typed text, escaped here as well: only letters, digits, spaces and `-` (what the CE/NE references name for
+    a rule description; parentheses and every other character become spaces), one line, at most `limit`
+    characters (the flavour's `acl.note_chars`); '' when `limit` is 0 or nothing is left."""
+    rule = policy_rule_of(remark)
+    text = (f"{rule} replies" if remark.endswith(" (replies)") else rule) if rule else remark
+    text = " ".join(_NOTE_UNSAFE.sub(" ", text).split())
+    return text[:limit].rstrip() if limit > 0 else ""
+
+
 def _nft_addr(field: str, p: str) -> str:
     return f"ip {field} {ip(p) if cached_prefixlen(p) == 32 else prefix(p)}"
 
@@ -192,5 +211,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ip": ip, "prefixlen": cached_prefixlen, "netmask": netmask, "wildcard": wildcard, "network": network,
     "prefix": prefix, "in_subnet": in_subnet, "connected": connected, "dhcp_excluded": dhcp_excluded,
     "vlan_ranges": vlan_ranges, "vrp_acl_match": vrp_acl_match, "ios_acl_match": ios_acl_match,
-    "nft_rule": nft_rule, "nft_icmp": nft_icmp,
+    "nft_rule": nft_rule, "nft_icmp": nft_icmp, "acl_note": acl_note,
 }

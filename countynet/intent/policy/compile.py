@@ -30,8 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from countynet import platforms
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
+from countynet.intent.policy.numbering import AclNumbers
 from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
 from countynet.topology.policy_models import ICMP_REPLIES, PolicyFile, Rule, parse_port
@@ -45,6 +47,17 @@ ACL_BASE = 3000
 RANK = {"core": 0, "wan": 1, "vpn_hub": 1, "firewall": 1, "city_edge": 1, "township_router": 2,
         "unit_router": 2, "township_switch": 3, "village_cpe": 4}
 SITE_ROLES = {"township_router", "unit_router", "township_switch", "village_cpe"}
+# Lines the compiler adds itself say why in words with spaces, so that no reason reads as a policy rule name (a
+# rule name is one word, `Name`; its reply lines are `<name> (replies)`): see `policy_rule_of`.
+DHCP = "dhcp to the gateway"
+FINAL_DENY = "default deny (policy)"
+
+
+def policy_rule_of(remark: str) -> str | None:
+    """The policy rule a compiled line comes from, from its remark: `<name>` or `<name> (replies)`; None for a
+    line the compiler adds itself (DHCP, link-local multicast, the final deny, ...)."""
+    name = remark.removesuffix(" (replies)")
+    return name if name and " " not in name else None
 
 
 @dataclass(frozen=True)
@@ -179,9 +192,9 @@ class Compiler:
         inner: dict[str, list[Term]] = {"deny": [], "permit": []}
         outer: dict[str, list[Term]] = {"deny": [], "permit": []}
         if dhcp:  # a client asks the gateway (the DHCP server): broadcast from 0.0.0.0 or itself, renewal unicast
-            head.append(Term("udp", UNSPECIFIED, BROADCAST, 67, 67, remark="dhcp"))
-            head.append(Term("udp", own, BROADCAST, 67, 67, remark="dhcp"))
-            head.extend(Term("udp", own, gw, 67, 67, remark="dhcp") for gw in gateways[:1])
+            head.append(Term("udp", UNSPECIFIED, BROADCAST, 67, 67, remark=DHCP))
+            head.append(Term("udp", own, BROADCAST, 67, 67, remark=DHCP))
+            head.extend(Term("udp", own, gw, 67, 67, remark=DHCP) for gw in gateways[:1])
         if not transit:
             head.append(Term("ip", own, MULTICAST, remark="link-local multicast (VRRP, OSPF)"))
         for gw in gateways:
@@ -390,10 +403,11 @@ def filled(rule: AclRule, fill: dict[str, str]) -> AclRule:
 
 
 def _numbered(terms: list[Term]) -> list[AclRule]:
-    """Lines numbered 5, 10, ... with the explicit final deny."""
-    rules = [t.to_rule(5 * (n + 1)) for n, t in enumerate(terms)]
-    rules.append(AclRule(seq=5 * (len(rules) + 1), action="deny", protocol="ip", source="0.0.0.0/0",
-                         destination="0.0.0.0/0", remark="default deny (policy)"))
+    """Lines in match order with the explicit final deny, numbered by position for now: `apply_policy` gives
+    them their stable numbers (`countynet.intent.policy.numbering`) once the device's lines are filled in."""
+    rules = [t.to_rule(n + 1) for n, t in enumerate(terms)]
+    rules.append(AclRule(seq=len(rules) + 1, action="deny", protocol="ip", source="0.0.0.0/0",
+                         destination="0.0.0.0/0", remark=FINAL_DENY))
     return rules
 
 
@@ -405,8 +419,14 @@ LAN_ROLES = {"core", "township_switch", "village_cpe", "unit_router"}
 
 
 def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal: list[Net],
-                 today: dt.date | None = None) -> tuple[dict[str, DeviceIntent], list[Diagnostic]]:
-    """Return new intents with filters bound to their enforcement points."""
+                 today: dt.date | None = None, numbers: AclNumbers | None = None
+                 ) -> tuple[dict[str, DeviceIntent], list[Diagnostic]]:
+    """Return new intents with filters bound to their enforcement points, and warnings (filters renumbered).
+
+    Line numbers are stable (`countynet.intent.policy.numbering`): `numbers` holds the ACL number lock read
+    before the build and receives the new one (`numbers.new`) and any lock errors (`numbers.errors`); without
+    it every filter is numbered afresh (with room between policy rules)."""
+    numbers = numbers if numbers is not None else AclNumbers()
     comp = Compiler(intents, policy, internal, today)
     out: dict[str, DeviceIntent] = {}
     lan_kinds = {"centre", "unit-lan", "township-lan", "village-lan"}
@@ -445,5 +465,8 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
                 filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.transit_terms(host, i))))
                 upd["acl_in"] = name
             ifaces.append(i.model_copy(update=upd) if upd else i)
+        if filters:
+            acl = platforms.flavour(d.flavour).acl
+            filters = [_filter(f.name, f.number, numbers.number(host, f.name, f.rules, acl)) for f in filters]
         out[host] = d.model_copy(update={"filters": filters, "interfaces": ifaces}) if filters else d
-    return out, []
+    return out, numbers.warnings()

@@ -76,6 +76,8 @@ def parse(hostname: str, path: str, text: str) -> DeviceConfig:
         if kind == "acl":
             if w[0] == "description":
                 names[name] = " ".join(w[1:])
+            elif w[0] == "rule" and len(w) >= 3 and w[2] == "comment":
+                pass  # `rule N comment TEXT`: the policy rule the line comes from, no part of the match
             elif w[0] == "rule":
                 tok.take()
                 action, number, match = vrp_rule(tok, hostname, name)
