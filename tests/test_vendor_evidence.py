@@ -208,7 +208,7 @@ def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list
 # docs/vendor-evidence.md for what was tried). Each is a strict xfail: when evidence brings one under the target, its
 # test passes unexpectedly and it must leave this table.
 SHARE_NOT_MET = {
-    "huawei_vrp5": "VRP5 (AR, S5735) about a quarter unverified: ACL rule variants, IPsec identities, "
+    "huawei_vrp5": "VRP5 (AR, S5735) about a fifth unverified: ACL rule variants, IPsec identities, "
                    "management-plane lines no public VRP5 configuration shows",
     "h3c_comware7": "Comware 7 (F1000, MSR, S5130) about half unverified: ACL rules, OSPF interface lines, "
                     "F1000 security policies, SNMPv3 and IKEv2 algorithm keywords",
