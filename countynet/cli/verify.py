@@ -194,7 +194,11 @@ def _probes(reader: Any, rep: Any, scope: str, per_pair: int, reports: Path, dig
         raise typer.Exit(2) from None
     if default:
         hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
+    import time
+
+    t = time.perf_counter()
     ps = draw(rep.checker, hosts, scopemod.DEFAULT_SCOPE if default else scope, digest, per_pair)
+    secs = round(time.perf_counter() - t, 2)
     path = reports / PROBES_FILE
     reports.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, probe_set_json(ps))
@@ -204,7 +208,8 @@ def _probes(reader: Any, rep: Any, scope: str, per_pair: int, reports: Path, dig
                   f"{s['regions']} regions ({s['regions probed']} probed, {s['regions not probed']} not: "
                   f"{s['not probed because'] or 'none'}), {s['probes']} probes ({s['inside probes']} inside, "
                   f"{s['boundary probes']} boundary, {s['counterexample probes']} counterexamples; at most "
-                  f"{per_pair} per pair); each proves one packet; written to {path}", markup=False, highlight=False)
+                  f"{per_pair} per pair) in {secs} s; each proves one packet; written to {path}", markup=False,
+                  highlight=False)
 
 
 def _compare(build: Path, reports: Path, lab_report: Path | None, as_json: bool) -> int:
