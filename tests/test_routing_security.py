@@ -283,3 +283,26 @@ def test_rendered_area_export_filters(bundled) -> None:
         got = re.findall(rf"^ip prefix-list {name} seq \d+ permit (\S+)", frr, re.M)
         assert got == [p if "/" in p else f"{p}/32" for p in a.export_filter]
     assert "ip protocol ospf route-map OSPF-IN\n" in frr
+
+
+@pytest.mark.parametrize("host", ["yx-aonan-rt1", "yx-wan-1"])
+def test_cisco_rendering_carries_the_filters(bundled, host: str) -> None:
+    """The IOS rendering (the Batfish verification rendering of the Huawei/H3C routers) keeps both filters: the
+    route-map as a `distribute-list ... in`, and the area export lists as `area ... filter-list prefix ... out`."""
+    d = bundled.intents[host]
+    assert d.routing.ospf
+    text = render_device(d.model_copy(update={"platform": "cisco_ios", "flavour": "cisco_iosxe"}))[f"{host}.cfg"]
+    assert re.search(r"^router ospf 1\n(?: .*\n)*? distribute-list route-map OSPF-IN in$", text, re.M)
+    rules = d.routing.ospf.import_filter
+    for n, r in enumerate(rules, 1):
+        assert f"route-map OSPF-IN permit {n * 10}\n match ip address prefix-list OSPF-IN-{n}\n" \
+            f" match ip next-hop prefix-list OSPF-IN-{n}-NH\n" in text
+        got = re.findall(rf"^ip prefix-list OSPF-IN-{n} seq \d+ permit (\S+)", text, re.M)
+        assert got == r.prefixes
+    assert "route-map OSPF-IN deny 65000\n match ip next-hop prefix-list OSPF-IN-NH\nroute-map OSPF-IN permit 65010\n" \
+        in text
+    for a in d.routing.ospf.areas:
+        if a.export_filter:
+            name = "OSPF-OUT-" + a.id.replace(".", "-")
+            assert f" area {a.id} filter-list prefix {name} out\n" in text
+            assert re.findall(rf"^ip prefix-list {name} seq \d+ permit (\S+)", text, re.M) == a.export_filter
