@@ -308,3 +308,20 @@ def test_batfish_column_of_the_table(bundled_build: Path, probe_set, tmp_path: P
     icmp = next((p for p in probe_set.probes if p.protocol == "icmp"), None)
     if icmp is not None:
         assert probe_headers(icmp)["icmpTypes"] == [8]
+
+
+def test_what_the_lab_cannot_send_is_named(probe_set) -> None:
+    """The lab sends TCP SYN, UDP and ICMP echo to ports 1-65535; anything else is unproven with the reason (the
+    drawer never draws such probes; a probe set from elsewhere could hold them)."""
+    import dataclasses
+
+    from countynet.lab.probe import sendable
+
+    tcp = next(p for p in probe_set.probes if p.protocol == "tcp")
+    assert sendable(tcp) == ""
+    assert "SYN" in sendable(dataclasses.replace(tcp, flags=18))
+    assert "port 0" in sendable(dataclasses.replace(tcp, dport=0))
+    icmp = dataclasses.replace(tcp, protocol="icmp", sport=0, dport=0, flags=0, icmp_type=3, icmp_code=1)
+    assert "ICMP echo only" in sendable(icmp)
+    assert sendable(dataclasses.replace(icmp, icmp_type=8, icmp_code=0)) == ""
+    assert "tcp, udp and icmp only" in sendable(dataclasses.replace(icmp, protocol="gre", icmp_type=0, icmp_code=0))
