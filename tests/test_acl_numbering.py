@@ -110,6 +110,19 @@ def test_number_limits_come_from_the_platform_registry() -> None:
     assert not re.search(r"65534|4294967294|2147483647", src.split('"""', 2)[2])
 
 
+def test_the_lock_text_reads_back_as_written(tmp_path: Path) -> None:
+    numbers = {"yx-a": {"CN-FROM-X-1": {"permit udp 0.0.0.0/32 255.255.255.255/32 dport 67": 10,
+                                        "deny ip 0.0.0.0/0 0.0.0.0/0": 4294967294, "permit ip a b #2": 20}},
+               "yes": {"on": {"permit icmp 10.0.0.0/8 10.0.0.1/32 type 8 code 0": 0}}}
+    assert numbering.write(tmp_path, numbers) and not numbering.write(tmp_path, numbers)
+    got, problems = numbering.read(tmp_path)
+    assert problems == [] and got.old == numbers
+    text = (tmp_path / numbering.LOCK_NAME).read_text(encoding="utf-8")
+    line = text.splitlines().index("      20 permit ip a b #2") + 1
+    assert got.lines[("yx-a", "CN-FROM-X-1", "permit ip a b #2")] == line
+    assert numbering.read(tmp_path / "missing")[0].old == {}
+
+
 # ------------------------------------------------------------------------------------------ whole builds
 
 def test_inserting_a_rule_changes_only_its_own_lines_on_every_device(topo_copy: Path) -> None:
@@ -132,6 +145,31 @@ def test_inserting_a_rule_changes_only_its_own_lines_on_every_device(topo_copy: 
     for host in sorted(switches)[:3]:
         text = next(iter(r.configs[host].values()))
         assert all(f" rule {n} " in text for (h, _f, _k), (n, _) in before.items() if h == host)
+
+
+def test_the_deploy_diff_of_an_inserted_rule_is_its_own_lines_only(topo_copy: Path) -> None:
+    """hier_config's remediation (what deploy sends) between the configurations before and after the insertion:
+    only the new rule's lines and their notes, nothing removed, no other line rewritten."""
+    from countynet.deploy.diff import remediation
+    from countynet.render.engine import render_device
+
+    before = _settle(topo_copy)
+    _insert_rule(topo_copy)
+    after = compile_topology(topo_copy)
+    hosts = {d.flavour: h for h, d in sorted(before.intents.items())
+             if d.role in ("township_switch", "core") and d.filters}
+    assert {"huawei_vrp5", "h3c_comware7", "huawei_vrp8_ce"} <= set(hosts)
+    for flavour, host in sorted(hosts.items()):
+        old = next(iter(render_device(before.intents[host]).values()))
+        new = next(iter(render_device(after.intents[host]).values()))
+        rem = remediation(flavour, old, new)
+        body = [ln.strip() for ln in rem.text.splitlines() if ln.startswith(" ")]
+        assert rem.removed == 0 and body, (host, rem.text)
+        rules = [ln for ln in body if re.match(r"rule \d+ permit ", ln)]
+        notes = [ln for ln in body if re.match(r"rule \d+ (?:description|comment) ", ln)]
+        assert len(rules) == len(notes) == len(body) // 2, (host, rem.text)
+        assert all("9443" in ln for ln in rules), (host, rem.text)
+        assert all(ln.endswith(("lans-to-newapp", "lans-to-newapp replies")) for ln in notes), (host, rem.text)
 
 
 def test_removing_a_rule_frees_its_numbers_without_renumbering_others(topo_copy: Path) -> None:
@@ -189,14 +227,15 @@ def test_validate_locked_refuses_a_stale_acl_lock(topo_copy: Path) -> None:
 
 
 @pytest.mark.parametrize(("bad", "where", "what"), [
-    ("    - abc permit ip 0.0.0.0/0 0.0.0.0/0\n", 9, "entry must be `NUMBER KEY`"),
-    ("    - 10 permit ip 0.0.0.0/0 0.0.0.0/0\n", 9, "number 10 appears twice"),
-    ("    - [10\n", 10, "not valid YAML"),  # the parser notices at the end of the file
+    ("      abc permit ip 0.0.0.0/0 0.0.0.0/0\n", 9, "entry must be `NUMBER KEY`"),
+    ("      10 permit ip 0.0.0.0/0 0.0.0.0/0\n", 9, "number 10 appears twice"),
+    ("    CN-FROM-Y-1: [10\n", 10, "not valid YAML"),  # the parser notices at the end of the file
+    ("    CN-FROM-Y-1:\n    - 10 permit ip 0.0.0.0/0 0.0.0.0/0\n", 10, "must be a literal block"),
 ])
 def test_a_bad_lock_file_is_refused_at_its_line(topo_copy: Path, bad: str, where: int, what: str) -> None:
     lock = topo_copy / numbering.LOCK_NAME
-    lock.write_text(numbering.HEADER + "version: 1\nfilters:\n  yx-core-1:\n    CN-FROM-X-1:\n"
-                    "    - 10 permit udp 0.0.0.0/32 255.255.255.255/32 dport 67\n" + bad, encoding="utf-8")
+    lock.write_text(numbering.HEADER + "version: 1\nfilters:\n  yx-core-1:\n    CN-FROM-X-1: |\n"
+                    "      10 permit udp 0.0.0.0/32 255.255.255.255/32 dport 67\n" + bad, encoding="utf-8")
     before = lock.read_text(encoding="utf-8")
     out = topo_copy.parent / "build"
     proc = subprocess.run([sys.executable, "-m", "countynet", "build", str(topo_copy), "--out", str(out)],
@@ -217,7 +256,7 @@ def test_a_locked_number_outside_the_platform_range_is_refused(topo_copy: Path) 
     r.acl_lock[host][fname][key] = 70000  # Comware's rule ids end at 65534
     numbering.write(topo_copy, r.acl_lock)
     text = (topo_copy / numbering.LOCK_NAME).read_text(encoding="utf-8")
-    line = text.splitlines().index(f"    - 70000 {key}") + 1
+    line = text.splitlines().index(f"      70000 {key}") + 1
     proc = subprocess.run([sys.executable, "-m", "countynet", "validate", str(topo_copy)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

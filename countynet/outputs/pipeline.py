@@ -129,11 +129,13 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
                     "management": d.management.address, "device_type": platforms.flavour(d.flavour).tools.netmiko}
              for host, d in result.intents.items()}
     sources = source_fingerprints(result.topology.root, lockfile.dump(result.lock))
+    acl_text = None
     if write_lock:  # the ACL number lock as this build leaves it (without write_lock the file stays as it is)
         from countynet.intent.policy import numbering
         from countynet.outputs.manifest import sha256
 
-        sources[numbering.LOCK_NAME] = sha256(numbering.dump(result.acl_lock))
+        acl_text = numbering.dump(result.acl_lock)
+        sources[numbering.LOCK_NAME] = sha256(acl_text)
     manifest = make_manifest(result.topology.county.county.name, files, hosts, sources)
     files[MANIFEST] = manifest_text(manifest)
     inv_dir = inventory_dir or result.topology.root.parent / "inventory"
@@ -149,7 +151,7 @@ def write_build(result: BuildResult, out: Path, write_lock: bool = True, invento
         from countynet.intent.policy import numbering
 
         lockfile.write(result.topology.root, result.lock)
-        numbering.write(result.topology.root, result.acl_lock)
+        numbering.write(result.topology.root, result.acl_lock, acl_text)
     return manifest
 
 

@@ -28,6 +28,8 @@ inserted between two others; the lock is the memory of the previous numbering, a
 from __future__ import annotations
 
 import bisect
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,16 +274,22 @@ class _NodeLoader(yaml.CSafeLoader):
         return node
 
 
+_FIX = ("restore the lock from git (git checkout -- topology/acl-numbers.lock.yaml), or delete it to number "
+        "every ACL afresh")
+
+
 def _bad(name: str, node: Any, what: str) -> list[Diagnostic]:
     mark = node.start_mark
-    return [Diagnostic(name, mark.line + 1, mark.column + 1, "", what,
-                       "restore the lock from git (git checkout -- topology/acl-numbers.lock.yaml), or delete "
-                       "it to number every ACL afresh")]
+    return [Diagnostic(name, mark.line + 1, mark.column + 1, "", what, _FIX)]
 
 
 def read(topology_dir: Path) -> tuple[AclNumbers, list[Diagnostic]]:
     """Read the lock beside the topology: (numbers, []) or (empty numbers, diagnostics with file:line:column).
-    A missing lock is an empty one. Never writes anything."""
+    A missing lock is an empty one. Never writes anything.
+
+    Each filter's lines are one literal block (`|`), one `NUMBER KEY` per line: a few hundred YAML nodes for
+    the county's 29,000 lines (a list item per line made the bounded loader's node walk the slowest part of
+    reading it), and a line's position in the file is still known for a message."""
     path = topology_dir / LOCK_NAME
     if not path.exists():
         return AclNumbers(), []
@@ -317,42 +325,66 @@ def read(topology_dir: Path) -> tuple[AclNumbers, list[Diagnostic]]:
     for hnode, filters in hosts.value:
         if not isinstance(filters, yaml.MappingNode):
             return AclNumbers(), _bad(name, filters, f"{hnode.value}: must map each filter name to its lines")
+        host = str(hnode.value)
         for fnode, entries in filters.value:
-            if not isinstance(entries, yaml.SequenceNode):
-                return AclNumbers(), _bad(name, entries, f"{hnode.value}.{fnode.value}: must list `NUMBER KEY` lines")
+            fname = str(fnode.value)
+            where = f"{host}.{fname}"
+            if not isinstance(entries, yaml.ScalarNode) or entries.style != "|":
+                return AclNumbers(), _bad(name, entries, f"{where}: must be a literal block (`|`) of `NUMBER KEY` "
+                                                         "lines")
+            first = entries.start_mark.line + 2  # the line after `NAME: |`
             lines: dict[str, int] = {}
             used: set[int] = set()
-            for e in entries.value:
-                text = e.value if isinstance(e, yaml.ScalarNode) else None
-                num, _, key = (text or "").partition(" ")
-                if not isinstance(text, str) or not num.isdigit() or not key.strip():
-                    return AclNumbers(), _bad(name, e, f"{hnode.value}.{fnode.value}: entry must be `NUMBER KEY` "
-                                                       "(a rule number, a space, the line's match)")
+            col = entries.start_mark.column + 1
+            for offset, text in enumerate(entries.value.splitlines()):
+                num, _, key = text.partition(" ")
+                if not num.isdigit() or not key.strip():
+                    return AclNumbers(), [Diagnostic(name, first + offset, col, "", (
+                        f"{where}: entry must be `NUMBER KEY` (a rule number, a space, the line's match), not "
+                        f"{text[:60]!r}"), _FIX)]
                 n = int(num)
                 if n in used or key in lines:
                     twice = f"number {n}" if n in used else f"line {key!r}"
-                    return AclNumbers(), _bad(name, e, f"{hnode.value}.{fnode.value}: {twice} appears twice "
-                                                       "(each number and each line once per filter)")
+                    return AclNumbers(), [Diagnostic(name, first + offset, col, "", (
+                        f"{where}: {twice} appears twice (each number and each line once per filter)"), _FIX)]
                 used.add(n)
                 lines[key] = n
-                out.lines[(str(hnode.value), str(fnode.value), key)] = e.start_mark.line + 1
-            out.old.setdefault(str(hnode.value), {})[str(fnode.value)] = lines
+                out.lines[(host, fname, key)] = first + offset
+            out.old.setdefault(host, {})[fname] = lines
     return out, []
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _key(name: str) -> str:
+    """A mapping key as YAML: plain when it is a simple name (device and filter names are), else JSON-quoted."""
+    return name if _PLAIN.fullmatch(name) and name.lower() not in ("true", "false", "null", "yes", "no", "on", "off") \
+        else json.dumps(name, ensure_ascii=False)
+
+
 def dump(numbers: Numbers) -> str:
-    """The lock's text: devices and filters sorted, each filter's lines in number order (one per line, so a
-    change shows in a diff as the lines it adds and removes)."""
-    body = {"version": 1, "filters": {
-        h: {f: [f"{n} {k}" for k, n in sorted(lines.items(), key=lambda kv: kv[1])]
-            for f, lines in sorted(fs.items())} for h, fs in sorted(numbers.items())}}
-    return HEADER + yaml.dump(body, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False, width=400)
+    """The lock's text: devices and filters sorted, each filter a literal block of its lines in number order
+    (one per line, so a change shows in a diff as the lines it adds and removes). Written directly rather
+    than with yaml.dump (ten times slower for 29,000 lines); `read` parses it back with the YAML loader and a
+    test checks the round trip."""
+    out = [HEADER, "version: 1\n"]
+    if not numbers:
+        return "".join([*out, "filters: {}\n"])
+    out.append("filters:\n")
+    for host, fs in sorted(numbers.items()):
+        out.append(f"  {_key(host)}:\n")
+        for f, lines in sorted(fs.items()):
+            out.append(f"    {_key(f)}: |\n")
+            out.extend(f"      {n} {k}\n" for k, n in sorted(lines.items(), key=lambda kv: kv[1]))
+    return "".join(out)
 
 
-def write(topology_dir: Path, numbers: Numbers) -> bool:
-    """Write the lock atomically; return True when it changed."""
+def write(topology_dir: Path, numbers: Numbers, text: str | None = None) -> bool:
+    """Write the lock atomically (`text`: `dump(numbers)` when the caller has it already); return True when it
+    changed."""
     path = topology_dir / LOCK_NAME
-    text = dump(numbers)
+    text = dump(numbers) if text is None else text
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     atomic_write_text(path, text)
