@@ -211,8 +211,12 @@ def draw(c: Checker, hosts: Collection[str], scope: str, build_manifest: str,
             if a is b or (a.outside and b.outside):
                 continue
             pairs += d.pair(a, b)
+    outside = sum(1 for ep in c.eps if ep.outside)
+    every = sum(len(c.eps) - 1 - (outside - 1 if ep.outside else 0) for ep in c.eps)
     notes = [f"{len(eps)} endpoints of {len(c.eps)} are in the lab scope; pairs are every two of them "
              "(outside to outside excluded)",
+             f"out of lab scope: {every - pairs} of the county's {every} endpoint pairs; their regions are not drawn "
+             "(the exhaustive check covers them)",
              "regions are what the policy admits as new connections; replies (TCP with ACK or RST, ICMP answers, "
              "UDP answers) are admitted only as answers and are crossed by each probe's answer, not probed alone",
              "a probe proves one packet and its answer on the lab's paths, never its region: the region is proven "
