@@ -19,8 +19,8 @@ import re
 from typing import Any
 
 from countynet.intent.models import DeviceIntent
-from countynet.intent.policy.compile import policy_rule_of
 from countynet.intent.policy.numbering import unique_keys
+from countynet.intent.policy.remarks import policy_rule_of
 
 ACL_MAP_FILE = "policy/acl-map.json"
 # the line that opens a numbered ACL on each platform, and the form of one rule line in it

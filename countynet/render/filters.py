@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from countynet.intent.models import AclRule, DeviceIntent, DhcpPool
-from countynet.intent.policy.compile import policy_rule_of
+from countynet.intent.policy.remarks import policy_rule_of
 from countynet.ipam.addr import int2ip, ip, ip2int, network_int, prefixlen, same_subnet
 from countynet.topology.ranges import compress_ints
 

@@ -34,6 +34,7 @@ from countynet import platforms
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
 from countynet.intent.policy.numbering import AclNumbers
+from countynet.intent.policy.remarks import DHCP, FINAL_DENY
 from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
 from countynet.topology.policy_models import ICMP_REPLIES, PolicyFile, Rule, parse_port
@@ -47,17 +48,6 @@ ACL_BASE = 3000
 RANK = {"core": 0, "wan": 1, "vpn_hub": 1, "firewall": 1, "city_edge": 1, "township_router": 2,
         "unit_router": 2, "township_switch": 3, "village_cpe": 4}
 SITE_ROLES = {"township_router", "unit_router", "township_switch", "village_cpe"}
-# Lines the compiler adds itself say why in words with spaces, so that no reason reads as a policy rule name (a
-# rule name is one word, `Name`; its reply lines are `<name> (replies)`): see `policy_rule_of`.
-DHCP = "dhcp to the gateway"
-FINAL_DENY = "default deny (policy)"
-
-
-def policy_rule_of(remark: str) -> str | None:
-    """The policy rule a compiled line comes from, from its remark: `<name>` or `<name> (replies)`; None for a
-    line the compiler adds itself (DHCP, link-local multicast, the final deny, ...)."""
-    name = remark.removesuffix(" (replies)")
-    return name if name and " " not in name else None
 
 
 @dataclass(frozen=True)
