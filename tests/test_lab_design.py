@@ -4,8 +4,9 @@ intents). Each test brings up its own small scope and tears it down:
 * the core routed link carries core-to-core traffic (the route and a one-hop ping go over the link's /30);
 * a VPN village reaches the centre through its tunnel from its LAN AND from its own tunnel address (which the
   policy-based hub of old did not cover), the reply coming back through the SA;
-* the second ISP path: see test_second_isp_* (a packet from the emulated internet to the second ISP's
-  published address and its reply).
+* the second ISP serves (docs/design.md "Dual ISP", inbound source NAT on yx-fw-2): a TCP connection from the
+  emulated internet to the portal's unicom address and its reply, the server seeing yx-fw-2's pool address, the
+  routes that make it work, and the first ISP unchanged (the server sees the client's own address).
 """
 
 from __future__ import annotations
@@ -151,57 +152,81 @@ def _published(build: Path, fw: str, host: str, port: int) -> str:
     return next(s["outside"] for s in nat["static"] if s["inside"] == inside and s["port"] == port)
 
 
-def _connect_from_internet(lab: api.LabHandle, host: str, address: str, port: int) -> bool:
+def _connect_from_internet(lab: api.LabHandle, host: str, address: str, port: int) -> str | None:
     """A real TCP connection from the emulated internet host to `address`:`port`, answered by a listener in
-    `host`'s namespace (which must see the connection: the listener reports it)."""
+    `host`'s namespace: the source address the server saw when the client got the answer, else None."""
     ns = lab.devices[host].namespace
     listener = subprocess.Popen(
         ["ip", "netns", "exec", ns, "python3", "-c",
          "import socket,sys\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
          f"s.bind(('0.0.0.0',{port}));s.listen(1);s.settimeout(15)\n"
-         "c,a=s.accept();c.sendall(b'ok');c.close();print(a[0])"],
+         "c,a=s.accept();c.sendall(b'ok');c.close();print(a[0],flush=True)"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)
         client = _ns("cn-inet-host", "python3", "-c",
                      f"import socket\nc=socket.create_connection(('{address}',{port}),timeout=5)\n"
                      "print(c.recv(2).decode())", check=False)
-        return client.returncode == 0 and client.stdout.strip() == "ok"
+        answered = client.returncode == 0 and client.stdout.strip() == "ok"
+        seen = listener.communicate(timeout=20)[0].strip() if answered else ""
+        return seen or None
     finally:
         listener.kill()
         listener.wait(timeout=10)
 
 
-def test_first_isp_serves_the_portal(isp_lab):
-    """Control: the portal published on the first ISP's address answers the internet (in and back out)."""
-    lab, build = isp_lab
-    assert _connect_from_internet(lab, "yx-portal-1", _published(build, "yx-fw-1", "yx-portal-1", 443), 443)
-
-
-def test_second_isp_asymmetry_is_what_the_design_says(isp_lab):
-    """The cause, as routes: the internet reaches the unicom address through yx-fw-2, while the core that is the
-    portal's gateway sends anything bound for the internet host to yx-fw-1 (the OSPF default with metric 1)."""
-    lab, build = isp_lab
+def _inet_host(lab: api.LabHandle) -> str:
     inv = json.loads((lab.lab_dir / "lab.json").read_text())
-    inet = next(p["address"].split("/")[0] for p in inv["probes"] if p["ns"] == "cn-inet-host")
+    return next(p["address"].split("/")[0] for p in inv["probes"] if p["ns"] == "cn-inet-host")
+
+
+def test_first_isp_serves_the_portal(isp_lab):
+    """The portal published on the first ISP's address answers the internet (in and back out), and it sees the
+    client's own address: the first ISP's path is unchanged by the second one's source NAT."""
+    lab, build = isp_lab
+    seen = _connect_from_internet(lab, "yx-portal-1", _published(build, "yx-fw-1", "yx-portal-1", 443), 443)
+    assert seen == _inet_host(lab), seen
+
+
+def test_second_isp_reply_path_is_what_the_design_says(isp_lab):
+    """The routes that make the second ISP work (docs/design.md "Dual ISP"): the internet reaches the unicom
+    address through yx-fw-2; the portal's gateway core still sends anything bound for the internet host to yx-fw-1
+    (the OSPF default with metric 1: the cause of the old defect), but it routes yx-fw-2's inbound NAT pool, which
+    yx-fw-2 announces into OSPF from its null route, towards yx-fw-2 (through core-2, its only neighbour)."""
+    lab, build = isp_lab
+    inet = _inet_host(lab)
     fw_out = {fw: next(i["address"].split("/")[0] for i in _intent(build, fw)["interfaces"] if i.get("nat_outside"))
               for fw in ("yx-fw-1", "yx-fw-2")}
     fw_in = {fw: {i["address"].split("/")[0] for i in _intent(build, fw)["interfaces"] if i.get("address")}
              for fw in ("yx-fw-1", "yx-fw-2")}
     unicom = _published(build, "yx-fw-2", "yx-portal-1", 443)
     assert f"via {fw_out['yx-fw-2']} " in _ns("cn-internet", "ip", "route", "get", unicom).stdout
-    back = _ns(lab.devices["yx-core-1"].namespace, "ip", "route", "get", inet).stdout
-    via = back.split(" via ")[1].split()[0]
-    assert via in fw_in["yx-fw-1"], (back, fw_in)  # the next hop is yx-fw-1's inside address
+    core1 = lab.devices["yx-core-1"].namespace
+    back = _ns(core1, "ip", "route", "get", inet).stdout
+    assert back.split(" via ")[1].split()[0] in fw_in["yx-fw-1"], (back, fw_in)
+    pool = _intent(build, "yx-fw-2")["nat"]["inbound"]["pool"]
+    assert "proto ospf" in _wait_route(core1, pool), pool
+    core2_ifs = {i["address"].split("/")[0] for i in _intent(build, "yx-core-2")["interfaces"] if i.get("address")}
+    hop = _ns(core1, "ip", "route", "get", str(ipaddress.IPv4Network(pool)[1])).stdout.split(" via ")[1].split()[0]
+    assert hop in core2_ifs | fw_in["yx-fw-2"], (hop, pool)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 'the second ISP cannot serve', NOT fixed yet: yx-fw-2 publishes "
-                   "the portal on the second ISP's address, but the cores' default route (OSPF metric 1 vs 100) "
-                   "sends the reply to yx-fw-1, which has no session for it; docs/design.md 'Dual ISP'")
 def test_second_isp_serves_the_portal(isp_lab):
-    """A real connection from the internet to the portal's address on the second ISP, and its reply."""
+    """A real connection from the internet to the portal's address on the second ISP, and its reply (the issue-11
+    defect: the reply used to leave through yx-fw-1, which had no session for it)."""
     lab, build = isp_lab
     assert _connect_from_internet(lab, "yx-portal-1", _published(build, "yx-fw-2", "yx-portal-1", 443), 443)
+
+
+def test_portal_sees_the_pool_address_for_second_isp_clients(isp_lab):
+    """The cost of the design: for a client of the second ISP the server logs an address of yx-fw-2's inbound NAT
+    pool, not the client's (the firewall's NAT session log keeps the client's)."""
+    lab, build = isp_lab
+    seen = _connect_from_internet(lab, "yx-portal-1", _published(build, "yx-fw-2", "yx-portal-1", 80), 80)
+    inbound = _intent(build, "yx-fw-2")["nat"]["inbound"]
+    assert seen is not None and ipaddress.IPv4Address(seen) in ipaddress.IPv4Network(inbound["pool"]), (seen, inbound)
+    first, last = (ipaddress.IPv4Address(inbound[k]) for k in ("first", "last"))
+    assert first <= ipaddress.IPv4Address(seen) <= last and seen != _inet_host(lab)
 
 
 # ---------------------------------------------------------------- the hub's route-based file, as strongSwan reads it

@@ -205,6 +205,13 @@ def test_lab_nft_adjustments():
     assert router.count("ct state invalid drop") == 1  # kept in input, gone from forward
     firewall = configs.lab_nft(text, stateless_forward=False)
     assert firewall.count("ct state invalid drop") == 2
+    acl = ("table inet filter {\n\tchain acl_CN-FROM-DMZ-1 {\n\t\tct state established,related ip saddr 10.0.0.1 "
+           'ip daddr 10.9.0.0/29 tcp sport 443 return comment "seq 5"\n\t\tip daddr 10.0.0.0/24 udp sport 53 return\n'
+           "\t}\n}\n")
+    stateless = configs.lab_nft(acl, stateless_forward=True)  # a SYN-ACK on a path that never saw the SYN passes
+    assert ('\t\tip saddr 10.0.0.1 ip daddr 10.9.0.0/29 tcp sport 443 tcp flags & (ack | rst) != 0 return comment '
+            '"seq 5"\n') in stateless and "ct state" not in stateless and "udp sport 53 return\n" in stateless
+    assert configs.lab_nft(acl, stateless_forward=False) == acl  # a firewall keeps its state
 
 
 def test_vrrp_backup_gets_high_ospf_cost():

@@ -3,6 +3,7 @@ NAT, IKEv2 route-based VPN, secrets as placeholders only, and a syntax lint of e
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -63,7 +64,8 @@ ALLOWED = [
     rf" peer {IP} password simple {SECRET}", rf" peer {IP} ttl-security hops \d+", rf"  peer {IP} route-limit \d+ \d+",
     rf" vrrp vrid \d+ virtual-ip {IP}", r" vrrp vrid \d+ priority \d+",
     r" dhcp select (?:server|relay)", rf" dhcp relay server-address {IP}", r" nat outbound \d+",
-    rf" nat server protocol (?:tcp|udp) global {IP} \d+ inside {IP} \d+", r" packet-filter \d+ (?:inbound|outbound)",
+    rf" nat server protocol (?:tcp|udp) global {IP} \d+ inside {IP} \d+", r" nat inbound \d+ address-group \d+",
+    r"nat address-group \d+", rf" address {IP} {IP}", r" packet-filter \d+ (?:inbound|outbound)",
     r" undo shutdown",
     rf"security-zone name {NAME}", rf" import interface {IFNAME}", r"security-policy ip",
     rf" rule \d+ name {NAME}", r"  action pass", rf"  (?:source|destination)-zone {NAME}",
@@ -192,6 +194,33 @@ def test_firewall_zones_and_nat(devices) -> None:
     for s in nat.static:
         assert f"  destination-ip-host {s.inside}" in policy
     assert text.index("security-zone name Trust") > text.index(f"interface {nat.outside_interface}\n")
+
+
+def test_second_firewall_inbound_source_nat(devices) -> None:
+    """docs/design.md "Dual ISP": yx-fw-2 translates the source of its published connections to its IPAM pool
+    (address group 1, defined before the interface that uses it; ACL 3999 selects exactly the published services)
+    and announces the pool into OSPF from a null route; the primary exit yx-fw-1 has none of it."""
+    d = devices["yx-fw-2"]
+    text, nat = config(d), d.nat
+    assert nat is not None and nat.inbound is not None
+    inb = nat.inbound
+    assert block(text, "nat address-group 1") == ["nat address-group 1", f" address {inb.first} {inb.last}"]
+    out = block(text, f"interface {nat.outside_interface}")
+    assert " nat inbound 3999 address-group 1" in out
+    assert text.index("nat address-group 1\n") < text.index(f"interface {nat.outside_interface}\n")
+    acl = block(text, "acl advanced 3999")[2:]
+    assert len(acl) == 2 * len(nat.static)
+    for s in nat.static:
+        for addr in (s.outside, s.inside):
+            assert any(f" permit {s.protocol} source any destination {addr} 0 destination-port eq {s.port}" in line
+                       for line in acl), (s, addr)
+    net = ipaddress.IPv4Network(inb.pool)
+    assert f" ip route-static {net.network_address} {net.prefixlen} NULL0 " in text
+    assert f" ip prefix-list OSPF-REDIST index 10 permit {net.network_address} {net.prefixlen}\n" in text
+    ospf = block(text, f"ospf 1 router-id {d.routing.ospf.router_id}")
+    assert " import-route static route-policy OSPF-REDIST" in ospf
+    fw1 = config(devices["yx-fw-1"])
+    assert devices["yx-fw-1"].nat.inbound is None and "nat inbound" not in fw1 and "address-group" not in fw1
 
 
 def test_vpn_spoke_ikev2(devices) -> None:

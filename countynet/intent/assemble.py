@@ -21,7 +21,7 @@ from countynet.intent.features.lans import lans
 from countynet.intent.features.links import links
 from countynet.intent.features.loopback import loopback
 from countynet.intent.features.management import management
-from countynet.intent.features.nat import nat
+from countynet.intent.features.nat import inbound_nat_route, nat
 from countynet.intent.features.ospf import ospf
 from countynet.intent.features.servers import server, server_port
 from countynet.intent.features.stp import stp
@@ -41,6 +41,7 @@ LAYOUT: tuple[Callable[[DevicePlan, Facts], Part], ...] = (
     access_mgmt,    # access switches' management SVI and default route
     server_port,    # servers' port and default route
     uplinks,        # ISP and city hand-offs, defaults to the ISPs
+    inbound_nat_route,  # a second internet exit's inbound source NAT block (null route, into OSPF)
     lans,           # unit, township and village LANs with DHCP
     vpn_spoke,      # broadband port, tunnel and IPsec peer of VPN villages
     vpn_hub,        # the hub's peers and routes to every VPN village

@@ -87,7 +87,7 @@ class Facts:
 
 def county_aggregates(t: Topology) -> tuple[ipaddress.IPv4Network, ...]:
     """One covering summary of the county's pools (broadband excepted): what the city and villages route."""
-    nets = [ipaddress.IPv4Network(p.prefix) for n, p in t.county.pools if p.prefix and n != "broadband"]
+    nets = [ipaddress.IPv4Network(p.prefix) for n, p in t.county.pools if p and p.prefix and n != "broadband"]
     aggs = list(ipaddress.collapse_addresses(nets))
     if len(aggs) > 1:
         s = aggs[0]

@@ -186,10 +186,22 @@ class StaticNat(M):
     port: int
 
 
+class InboundNat(M):
+    """Connections from the outside to the published services leave the inside port with a source from
+    `first`..`last` (PAT), so the servers' replies return to this firewall by routing: `pool` is a null route
+    announced into OSPF."""
+
+    pool: str = Field(description="the IPAM block (county.yaml pools.inbound_nat)")
+    first: str
+    last: str
+
+
 class Nat(M):
     outside_interface: str
     inside_networks: list[str] = Field(description="source-NAT (PAT) to the outside address")
     static: list[StaticNat] = Field(default_factory=list)
+    inbound: InboundNat | None = Field(None, description=(
+        "inbound source NAT of the published services (`static`): docs/design.md 'Dual ISP'"))
 
 
 class User(M):

@@ -156,6 +156,9 @@ class _Planner:
                 self.request("loopback", d.name, pin=d.loopback, src=("centre", ("devices", i, "loopback")))
             else:
                 self.request("zone_host", d.name, parent="management")
+        if self.t.county.pools.inbound_nat:  # every internet exit after the primary (docs/design.md "Dual ISP")
+            for fw in sorted(d.name for d in c.devices if d.role == "firewall")[1:]:
+                self.request("inbound_nat", fw)
         for i, s in enumerate(c.servers):
             self.device(s.name, "server", s.kit, "centre", 0, ("centre", ("servers", i)))
             self.request("zone_host", s.name, parent=s.zone, pin=s.address, src=("centre", ("servers", i, "address")))

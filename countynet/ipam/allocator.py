@@ -101,7 +101,7 @@ class AddressPlan:
         """`held`: pool -> prefix -> former owner, freed prefixes no new owner may take (countynet.ipam.hold);
         a former owner that asks again gets its prefix back. Prefixes of locked owners that are no longer
         asked for are held the same way: a prefix freed by a change is never reused in that change."""
-        self.pools: dict[str, Pool] = dict(pools)
+        self.pools: dict[str, Pool] = {k: v for k, v in pools if v is not None}  # optional pools: absent
         self.lock = lock or {}
         self.held = held or {}
         self.requests: dict[tuple[str, str], Request] = {}

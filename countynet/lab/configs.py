@@ -77,19 +77,30 @@ def libipsec_swanctl(text: str) -> str:
 
 
 _NFT_CHAIN = re.compile(r"^\s*chain\s+(\S+)\s*\{")
+_NFT_EST = re.compile(r"^(?P<indent>\s*)ct state established,related (?P<match>.*\btcp\b.*?) "
+                      r"(?P<verdict>(?:return|drop)\b.*)$")
 _NFT_HOOK = re.compile(r"type\s+filter\s+hook\s+(\w+).*policy\s+(\w+)")
 
 
 def lab_nft(text: str, stateless_forward: bool) -> str:
     """nftables.conf for the lab: `iifname "mgmt0" accept` first in every default-drop input chain (the lab's
-    management network); on non-firewalls, no `ct state invalid drop` in forward chains: routers sit on
-    asymmetric paths (ECMP one way, the VRRP master back) where conntrack sees half a flow - the vendor
-    ACLs they emulate are stateless."""
+    management network); on non-firewalls, no `ct state invalid drop` in forward chains, and a compiled ACL's
+    `established` line matches by TCP flags (ACK or RST set, as the vendor's `tcp-flag established` /
+    `established` keyword does) instead of by connection state: routers sit on asymmetric paths (ECMP one way,
+    the VRRP master back; a second internet exit's replies) where conntrack sees half a flow - the vendor ACLs
+    they emulate are stateless."""
     out: list[str] = []
     hook = ""
+    chain = ""
     for line in text.splitlines():
-        if _NFT_CHAIN.match(line):
+        c = _NFT_CHAIN.match(line)
+        if c:
             hook = ""
+            chain = c.group(1)
+        if stateless_forward and chain.startswith("acl_") and _NFT_EST.match(line):
+            m = _NFT_EST.match(line)
+            assert m is not None
+            line = f"{m['indent']}{m['match']} tcp flags & (ack | rst) != 0 {m['verdict']}"
         m = _NFT_HOOK.search(line)
         if m:
             hook = m.group(1)

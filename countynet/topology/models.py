@@ -124,6 +124,9 @@ class Pools(Strict):
     township_link: Pool
     village_block: Pool = Field(description="one block per township for its village LANs")
     village_lan: Pool
+    inbound_nat: Pool | None = Field(None, description=(
+        "inbound source NAT: one block per internet firewall after the first, the inside source of the "
+        "connections it publishes (docs/design.md 'Dual ISP'); absent: no inbound source NAT"))
 
 
 class User(Strict):

@@ -48,6 +48,10 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
         # the second one takes over only when the first stops advertising its default
         out.default_originate = True
         out.default_metric = 1 if facts.firewalls.index(dev.name) == 0 else 100
+        pools = [s.prefix for s in layout.static if s.interface == "null"]  # inbound source NAT (nat.py)
+        if pools:
+            out.redistribute = ["static"]
+            out.redistribute_prefixes = pools
     if dev.role == "vpn_hub":
         out.redistribute = ["static"]
         out.redistribute_prefixes = [s.prefix for s in layout.static if s.prefix != "0.0.0.0/0"]

@@ -215,6 +215,9 @@ class Compiler:
                         for src in self._src(r, sz):
                             # replies to the internet go after the internal denies, like requests to it
                             (outer if internet else inner)[action].extend(_replies(self.policy, r, srv, src, action))
+                        # ... except to a firewall's inbound source NAT pool: internal, so before those denies
+                        for pool in self.zm.external.get(sz, []) if internet else []:
+                            inner[action].extend(_replies(self.policy, r, srv, pool, action))
         terms = _dedupe([*head, *inner["deny"], *inner["permit"]])
         if outer["permit"] or outer["deny"]:
             internal = collapse([*self.internal, *[n for z in self.zm.external.values() for n in z]])

@@ -2,7 +2,8 @@
 
 A zone's members are the subnets of interfaces tagged with that zone (LAN gateways, centre SVIs,
 loopbacks for `device-mgmt`), the city prefixes the city edge accepts over BGP, and, for `internet`,
-everything that is not internal. Summaries are as large as they can be without covering any other
+everything that is not internal (its `external` prefixes are the firewalls' inbound source NAT pools: inside
+addresses that stand for internet clients). Summaries are as large as they can be without covering any other
 zone's or any infrastructure subnet, so ACLs stay short (villages of a township become one or two lines).
 """
 
@@ -127,6 +128,12 @@ def zone_map(intents: dict[str, DeviceIntent], policy: PolicyFile, internal: lis
                     net = ipaddress.IPv4Network(f"{i.address.split('/')[0]}/32")
                 zm.members.setdefault(zone, []).append(Member(net, host, i.name, d.township, d.unit))
             taken.append((int(net.network_address), int(net.broadcast_address) + 1, zone or "-"))
+        if d.nat and d.nat.inbound:  # stands for internet clients inside the county (inbound source NAT)
+            inet = next((z for z, k in zm.kinds.items() if k == "internet"), None)
+            if inet:
+                pool = ipaddress.IPv4Network(d.nat.inbound.pool)
+                zm.external.setdefault(inet, []).append(pool)
+                taken.append((int(pool.network_address), int(pool.broadcast_address) + 1, inet))
         if d.routing.bgp:
             city = next((z for z, k in zm.kinds.items() if k == "city"), None)
             if city:
