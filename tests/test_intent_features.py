@@ -103,7 +103,7 @@ def test_a_vlan_used_twice_on_a_device_is_a_located_error(topo_copy: Path) -> No
     with pytest.raises(TopologyError) as info:
         compile_topology(topo_copy)
     report = info.value.render()
-    assert "topology/county.yaml:34:1: error: vlans: VLAN 99 on yx-core-1 is both " in report
+    assert "topology/county.yaml:41:1: error: vlans: VLAN 99 on yx-core-1 is both " in report
     assert "keep transit VLANs (99-140) clear of the zone and LAN VLANs" in report
 
 

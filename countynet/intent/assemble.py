@@ -104,7 +104,7 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
 def build(t: Topology, lock: Mapping[str, Any]
           ) -> tuple[dict[str, DeviceIntent], dict[str, Any], list[ipaddress.IPv4Network]]:
     """Plan, allocate, compute the county facts, assemble every device (sorted by name)."""
-    p = plan(t)
+    p = plan(t, lock)  # with the hosted servers placed against the lock (docs/hosting.md)
     alloc = allocate(t, p, lock)
     facts = county_facts(t, p, alloc)
     col = Collector("build")

@@ -86,8 +86,10 @@ class Facts:
 
 
 def county_aggregates(t: Topology) -> tuple[ipaddress.IPv4Network, ...]:
-    """One covering summary of the county's pools (broadband excepted): what the city and villages route."""
-    nets = [ipaddress.IPv4Network(p.prefix) for n, p in t.county.pools if p and p.prefix and n != "broadband"]
+    """One covering summary of the county's pools (broadband and the intranet's excepted): what the city and
+    villages route."""
+    nets = [ipaddress.IPv4Network(p.prefix) for n, p in t.county.pools
+            if p and p.prefix and n != "broadband" and not n.startswith("intranet")]  # intranet: another network
     aggs = list(ipaddress.collapse_addresses(nets))
     if len(aggs) > 1:
         s = aggs[0]
@@ -98,7 +100,9 @@ def county_aggregates(t: Topology) -> tuple[ipaddress.IPv4Network, ...]:
 
 
 def county_facts(t: Topology, p: Plan, alloc: Allocation) -> Facts:
-    """Everything the feature functions read, computed once."""
+    """Everything the feature functions read, computed once (from the plan's topology: hosted servers in its
+    centre, docs/hosting.md)."""
+    t = p.topo or t
     ends: dict[str, list[tuple[LinkPlan, str]]] = {}
     for lp in p.links:
         for side, end in (("a", lp.a), ("b", lp.b)):

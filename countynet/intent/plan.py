@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from countynet.errors import Collector
+from countynet.intent.hosting import expand
 from countynet.ipam import hold
 from countynet.ipam.allocator import AddressPlan, SlotPlan
+from countynet.ipam.placement import Placement
 from countynet.platforms import Flavour
 from countynet.topology import naming
 from countynet.topology.models import Hardware, TownshipFile
@@ -97,6 +99,8 @@ class Plan:
     devices: Mapping[str, DevicePlan]
     links: tuple[LinkPlan, ...]
     addresses: tuple[AddressRequest, ...]
+    topo: Topology | None = None        # the topology with the hosted servers in its centre (intent.hosting)
+    placement: Placement | None = None  # where every hosted server sits (ipam.placement)
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,15 @@ class Allocation:
     transit_vlans: Mapping[str, Mapping[str, str | int]]  # device -> link -> VLAN id
     lags: Mapping[str, Mapping[str, str | int]]           # device -> link -> aggregate number
     freed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # pool -> prefix -> hold (ipam.hold)
+    placement: Mapping[str, Any] = field(default_factory=dict)  # hosted servers (ipam.placement), lock section
 
     def lock(self) -> dict[str, Any]:
         out = {"version": 1, "addresses": self.addresses, "ports": self.ports, "vlans": self.transit_vlans,
                "lags": self.lags}
         if self.freed:
             out["freed"] = self.freed
+        if self.placement:
+            out["placement"] = self.placement
         return out
 
 
@@ -160,7 +167,8 @@ class _Planner:
             for fw in sorted(d.name for d in c.devices if d.role == "firewall")[1:]:
                 self.request("inbound_nat", fw)
         for i, s in enumerate(c.servers):
-            self.device(s.name, "server", s.kit, "centre", 0, ("centre", ("servers", i)))
+            src = self.t.placed_src.get(s.name, ("centre", ("servers", i)))  # a hosted server: its units.yaml line
+            self.device(s.name, "server", s.kit, "centre", 0, src)
             self.request("zone_host", s.name, parent=s.zone, pin=s.address, src=("centre", ("servers", i, "address")))
         for i, z in enumerate(c.zones):
             self.request("centre_zone", z.name, pin=z.prefix, src=("centre", ("zones", i, "prefix")))
@@ -183,9 +191,11 @@ class _Planner:
             if lp.pool:
                 self.request("p2p", lid, pin=link.prefix, src=("centre", ("links", i, "prefix")))
         for i, s in enumerate(c.servers):
+            placed = self.t.placed_ports.get(s.name)  # a hosted server is cabled to its placed port
             self.links.append(LinkPlan(f"{s.name}--{s.switch}", End(s.name, None, "lan"),
-                                       End(s.switch, None, "access"), "access", vlans=(zones[s.zone].vlan,),
-                                       src=("centre", ("servers", i))))
+                                       End(s.switch, placed, None if placed else "access"), "access",
+                                       vlans=(zones[s.zone].vlan,),
+                                       src=self.t.placed_src.get(s.name, ("centre", ("servers", i)))))
 
     def units(self) -> None:
         u = self.t.units
@@ -265,8 +275,10 @@ class _Planner:
                                          "broadband", "list the broadband port under ports.wan"))
 
 
-def plan(t: Topology) -> Plan:
-    """Every device, link and address request the topology implies; TopologyError on a clash."""
+def plan(t: Topology, lock: Mapping[str, Any] | None = None) -> Plan:
+    """Every device, link and address request the topology implies, its hosted servers placed against `lock`
+    (docs/hosting.md); TopologyError on a clash or a server that fits no rack."""
+    t, placement = expand(t, lock or {})
     p = _Planner(t)
     p.centre()
     p.units()
@@ -274,7 +286,7 @@ def plan(t: Topology) -> Plan:
         p.township(tw)
     p.hardware_fits()
     p.col.raise_if_errors()
-    return Plan(p.devices, tuple(p.links), tuple(p.requests))
+    return Plan(p.devices, tuple(p.links), tuple(p.requests), t, placement)
 
 
 def allocate(t: Topology, p: Plan, lock: Mapping[str, Any]) -> Allocation:
@@ -322,4 +334,5 @@ def allocate(t: Topology, p: Plan, lock: Mapping[str, Any]) -> Allocation:
         col.add(t.diag(where[0], where[1], pr.message, pr.hint))
     col.raise_if_errors()
     freed = hold.update(lock.get("addresses"), addr.result, lock.get("freed"), on)
-    return Allocation(addr.result, ports.result, tvlans.result, lags.result, freed)
+    placed = p.placement.lock() if p.placement and p.placement.servers else {}
+    return Allocation(addr.result, ports.result, tvlans.result, lags.result, freed, placed)

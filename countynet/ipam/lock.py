@@ -52,6 +52,12 @@ def read(topology_dir: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
             return empty(), [Diagnostic(name, 1, 1, key, f"lock section {key!r} is malformed",
                                         "restore the lock file from git")]
         out[key] = section
+    placement = data.get("placement")  # hosted servers' places (countynet.ipam.placement)
+    if placement is not None:
+        if not isinstance(placement, dict) or not all(isinstance(v, dict) for v in placement.values()):
+            return empty(), [Diagnostic(name, 1, 1, "placement", "lock section 'placement' is malformed",
+                                        "restore the lock file from git")]
+        out["placement"] = placement
     freed = data.get("freed")  # held prefixes (countynet.ipam.hold): pool -> prefix -> {owner, freed, until}
     if freed is not None:
         if not isinstance(freed, dict) or not all(isinstance(v, dict) and all(isinstance(i, dict) for i in v.values())

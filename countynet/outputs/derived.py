@@ -17,6 +17,7 @@ def derived_files(result: BuildResult) -> dict[str, str]:
     from countynet.outputs.batfish_snapshot import snapshot_files
     from countynet.outputs.docs import auditor_docs, device_docs
     from countynet.outputs.kits import bootstrap_files
+    from countynet.outputs.machine_room import machine_room_files
     from countynet.outputs.policy_data import RULES_FILE
     from countynet.outputs.policy_writer import policy_files
 
@@ -30,6 +31,7 @@ def derived_files(result: BuildResult) -> dict[str, str]:
     pol = policy_files(result)
     out.update(pol)
     out.update(acl_map_files(result.intents, result.configs))
+    out.update(machine_room_files(result))  # racks, cabling, hosting sheets, capacity (docs/hosting.md)
     zones = {n: (z.kind, z.trust, z.description) for n, z in result.topology.policy.zones.items()}
     out.update(auditor_docs(result.intents, list(result.topology.townships), zones, json.loads(pol[RULES_FILE])))
     return out

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from countynet.errors import Collector, Diagnostic
 from countynet.suggest import did_you_mean
 from countynet.topology.checks import check_topology
+from countynet.topology.hosting import expand_policy
 from countynet.topology.models import (
     PATTERN_HINTS,
     CatalogFile,
@@ -193,6 +194,8 @@ def load(root: Path) -> Topology:
     col.raise_if_errors()
     topo = Topology(root, models["county"], models["catalog"], models["centre"],  # type: ignore[arg-type]
                     models["units"], townships, models["policy"], sources)  # type: ignore[arg-type]
+    topo.policy, origins = expand_policy(topo)  # the hosting room's generated zones and rules, checked below
+    topo.rule_origins = {i: ("units", origins[r.name]) for i, r in enumerate(topo.policy.rules) if r.name in origins}
     check = Collector("validate")
     check.extend(check_topology(topo))
     topo.warnings = check.warnings

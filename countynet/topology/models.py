@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Generator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -124,9 +125,21 @@ class Pools(Strict):
     township_link: Pool
     village_block: Pool = Field(description="one block per township for its village LANs")
     village_lan: Pool
+    hosting: Pool | None = Field(None, description=(
+        "one segment per unit hosting extranet servers in the machine room (docs/hosting.md)"))
+    hosting_host: Pool | None = Field(None, description="hosted servers' addresses inside their unit's segment")
+    intranet_hosting: Pool | None = Field(None, description=(
+        "intranet (政务内网) segments per unit: a separate plane, kept out of the county's aggregates"))
+    intranet_host: Pool | None = Field(None, description="intranet servers' addresses inside their unit's segment")
     inbound_nat: Pool | None = Field(None, description=(
         "inbound source NAT: one block per internet firewall after the first, the inside source of the "
         "connections it publishes (docs/design.md 'Dual ISP'); absent: no inbound source NAT"))
+
+    def __iter__(self) -> Generator[tuple[str, Any], None, None]:
+        """(name, pool) of every pool given: the optional pools only when present."""
+        for name, value in super().__iter__():
+            if value is not None:
+                yield name, value
 
 
 class User(Strict):
@@ -360,6 +373,52 @@ class Uplink(Strict):
         return self
 
 
+class Rack(Strict):
+    """A rack in the machine room: its space, power budget and the switch ports its servers are cabled to."""
+
+    name: Name
+    plane: Literal["intranet", "extranet"] = Field(description=(
+        "extranet (政务外网, the network countynet builds) or intranet (政务内网, physically separate)"))
+    units: int = Field(42, ge=4, le=60, description="height in rack units (U)")
+    first_u: int = Field(1, ge=1, description="lowest U servers may take (below it: switch, patch panel, PDU)")
+    power_watts: int = Field(ge=100, le=50000, description="power budget of the rack's feeds for servers")
+    switch: Name = Field(description=(
+        "access switch of the rack: a centre access switch (extranet), or the intranet switch's name (intranet; "
+        "never a device of the extranet)"))
+    ports: list[PortName] = Field(min_length=1, description="switch ports for servers, e.g. GigabitEthernet1/0/{1..20}")
+    description: Description = ""
+
+    @model_validator(mode="after")
+    def _space(self) -> Rack:
+        if self.first_u > self.units:
+            raise ValueError(f"first_u {self.first_u} is above the rack's {self.units} U")
+        return self
+
+
+class PlatformAccess(Strict):
+    """One grant of the hosted segments towards the centre's platform (exchange, databases)."""
+
+    to: Name = Field(description="policy zone of the platform, e.g. servers")
+    services: list[Name] = Field(min_length=1)
+    hosts: list[Name] = Field(min_length=1, description="servers of that zone")
+
+
+class Hosting(Strict):
+    """The hosting machine room (托管机房): racks, and the VLANs of the units' hosting segments."""
+
+    vlan_first: int = Field(ge=2, le=4094, description="first VLAN of the units' hosting segments")
+    vlan_last: int = Field(ge=2, le=4094)
+    racks: list[Rack] = Field(min_length=1)
+    platform: list[PlatformAccess] = Field([], description=(
+        "what every unit's extranet hosting segment may open on the centre's platform (generated rules)"))
+
+    @model_validator(mode="after")
+    def _range(self) -> Hosting:
+        if self.vlan_first > self.vlan_last:
+            raise ValueError(f"vlan_first {self.vlan_first} is above vlan_last {self.vlan_last}")
+        return self
+
+
 class CentreFile(Strict):
     """Root of `topology/centre.yaml`: the information centre's machine room and the compound."""
 
@@ -368,9 +427,48 @@ class CentreFile(Strict):
     links: list[Link] = []
     servers: list[Server] = []
     uplinks: list[Uplink] = []
+    hosting: Hosting | None = Field(None, description="racks of the hosting machine room (docs/hosting.md)")
 
 
 # --------------------------------------------------------------------------- units.yaml
+
+class ServerSize(Strict):
+    """What a hosted server takes in its rack."""
+
+    u: int = Field(1, ge=1, le=10, description="height in rack units")
+    watts: int = Field(300, ge=1, le=5000, description="rated power draw")
+    ports: int = Field(1, ge=1, le=4, description="switch ports (the first carries its address)")
+
+
+class HostedServer(Strict):
+    """A unit's server hosted in the centre's machine room (各单位内外网服务器放在县信息中心机房托管)."""
+
+    name: Name = Field(description="host name: one DNS label (lower-case letters, digits, '-')")
+    plane: Literal["intranet", "extranet"] = Field(description=(
+        "intranet (政务内网, physically separate) or extranet (政务外网, this network)"))
+    function: Description
+    services: list[Name] = Field([], description="service names from policy.yaml that this server offers")
+    reach_from: list[Name] = Field([], description=(
+        "policy zones that may open its services besides the unit's own LAN (extranet only)"))
+    publish: list[Name] = Field([], description="services published to the internet through the firewalls' NAT "
+                                                "(extranet only)")
+    size: ServerSize = ServerSize()
+    rack: Name | None = Field(None, description="pin a rack; otherwise placed in the first rack with room")
+    kit: Name = "server"
+
+    @model_validator(mode="after")
+    def _plane(self) -> HostedServer:
+        if self.name.endswith("-"):
+            raise ValueError(f"host name {self.name!r} ends with '-'; a DNS label ends with a letter or digit")
+        if self.plane == "intranet" and (self.reach_from or self.publish):
+            raise ValueError("an intranet server sits on the physically separate 政务内网: it takes no reach_from "
+                             "or publish (nothing of the extranet or the internet reaches it)")
+        extra = sorted(set(self.publish) - set(self.services))
+        if extra:
+            raise ValueError(f"publish names {', '.join(extra)}, which the server does not offer; add them to "
+                             "services or remove them from publish")
+        return self
+
 
 class Unit(Strict):
     id: Name
@@ -380,6 +478,7 @@ class Unit(Strict):
     wave: int | None = Field(None, ge=0)
     superior: Label = Field("", description="superior department in the city network, reached via the centre")
     lan_prefix: Prefix | None = Field(None, description="pin; otherwise from pools.unit_lan")
+    hosted: list[HostedServer] = Field([], description="servers the unit hosts in the centre's machine room")
 
     _p = field_validator("lan_prefix")(lambda v: _net(v) if v is not None else v)
 

@@ -38,6 +38,12 @@ class Topology:
     policy: PolicyFile
     sources: dict[str, Source] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
+    # hosted servers expanded into the centre (countynet.intent.hosting): server -> its placed switch
+    # port, and -> where it is declared (units.yaml), so diagnostics point at the unit's line
+    placed_ports: dict[str, str] = field(default_factory=dict)
+    # policy rules generated from units.yaml (countynet.topology.hosting): rule index -> where it comes from
+    rule_origins: dict[int, tuple[str, list[Any]]] = field(default_factory=dict)
+    placed_src: dict[str, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
 
     def where(self, key: str, path: Sequence[Any]) -> tuple[str, Pos]:
         src = self.sources[key]
@@ -45,5 +51,9 @@ class Topology:
 
     def diag(self, key: str, path: Sequence[Any], message: str, hint: str, severity: str = "error"
              ) -> Diagnostic:
+        if key == "policy" and len(path) > 1 and path[0] == "rules" and path[1] in self.rule_origins:
+            key, origin = self.rule_origins[path[1]]  # a generated rule: point at the declaration it comes from
+            name, pos = self.where(key, origin)
+            return Diagnostic(name, pos.line, pos.column, dotted(path), message, hint, severity)
         name, pos = self.where(key, path)
         return Diagnostic(name, pos.line, pos.column, dotted(path), message, hint, severity)

@@ -5,6 +5,7 @@
 * :mod:`.numbering` - names, VLAN ids (zones and the VLAN plan), OSPF areas, waves and years are unique or declared;
 * :mod:`.pins` - pinned addresses lie in their pools (and server pins in their zones);
 * :mod:`.names` - every generated host name is a DNS label of at most 63 characters;
+* :mod:`.hosting` - racks, their switches and ports, hosted servers (docs/hosting.md);
 * :mod:`.policy` - the security policy's zones, services, hosts and scopes exist; expired rules warn.
 
 Each check yields located diagnostics; :func:`check_topology` runs them all (the loader collects them).
@@ -16,12 +17,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from countynet.errors import Diagnostic
-from countynet.topology.checks import catalog, names, numbering, pins, policy, references
+from countynet.topology.checks import catalog, hosting, names, numbering, pins, policy, references
 
 if TYPE_CHECKING:
     from countynet.topology.validated import Topology
 
-CHECKS = (catalog.check, references.check, numbering.check, names.check, pins.check, policy.check)
+CHECKS = (catalog.check, references.check, numbering.check, names.check, pins.check, hosting.check, policy.check)
 
 
 def check_topology(t: Topology) -> Iterator[Diagnostic]:

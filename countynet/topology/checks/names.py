@@ -25,6 +25,8 @@ def host_names(t: Topology) -> Iterator[tuple[str, str, list[Any]]]:
         yield s.name, "centre", ["servers", i, "name"]
     for i, unit in enumerate(t.units.units):
         yield naming.unit_router(prefix, unit.id), "units", ["units", i, "id"]
+        for j, hs in enumerate(unit.hosted):
+            yield hs.name, "units", ["units", i, "hosted", j, "name"]
     for tw in t.townships:
         key = f"township:{tw.id}"
         yield naming.township_router(prefix, tw.id), key, ["id"]

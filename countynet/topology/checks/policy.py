@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from countynet.errors import Diagnostic
 from countynet.suggest import hint_choices
+from countynet.topology.hosting import extranet_units, host_zone, hosted
 from countynet.topology.policy_models import Invariant, PolicyFile, Rule, parse_port
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ def check(t: Topology, today: dt.date | None = None) -> Iterator[Diagnostic]:
 def _server_zones(t: Topology) -> dict[str, str]:
     """Server name -> the security zone of its centre zone."""
     sec = {z.name: z.security_zone for z in t.centre.zones}
-    return {s.name: sec.get(s.zone, s.zone) for s in t.centre.servers}
+    out = {s.name: sec.get(s.zone, s.zone) for s in t.centre.servers}
+    out.update({h.server.name: h.zone for h in hosted(t.units.units, "extranet") if h.zone})  # docs/hosting.md
+    return out
 
 
 def _references(t: Topology) -> Iterator[Diagnostic]:
@@ -246,6 +249,7 @@ def _zones_with_members(t: Topology) -> set[str]:
     for name, z in p.zones.items():
         first.setdefault(z.kind, name)
     out = {z.security_zone for z in t.centre.zones}
+    out |= {host_zone(u.id) for u in extranet_units(t.units.units)}  # hosting segments (docs/hosting.md)
     present = {"device-mgmt": True, "unit-lan": bool(t.units.units), "township-lan": bool(t.townships),
                "village-lan": any(tw.villages for tw in t.townships)}
     out |= {first[k] for k, ok in present.items() if ok and k in first}
