@@ -223,3 +223,24 @@ def test_machine_room_documents(bundled_build: Path) -> None:
     for rel in ("machine-room/cabling.csv", "machine-room/capacity.csv", "machine-room/hosting/finance.md",
                 "machine-room/separation.json"):
         assert rel in listed
+
+
+def test_address_pin_wins_and_a_pin_outside_the_segment_is_refused_at_its_line(topo) -> None:  # type: ignore[no-untyped-def]
+    from countynet.errors import TopologyError
+
+    first = place(topo, None)
+    seg = ipaddress.IPv4Network(first.segments["extranet"]["finance"])
+    want = f"{seg.network_address + 20}/32"
+
+    def pin(address):  # type: ignore[no-untyped-def]
+        return _hosted(topo, "finance", lambda hs: [s.model_copy(update={"address": address})
+                                                    if s.name == "yx-fin-ex-1" else s for s in hs])
+
+    pinned = place(pin(want), first.lock())
+    assert pinned.servers["yx-fin-ex-1"].address == want
+    others = {n: _spot(first, n) for n in first.servers if n != "yx-fin-ex-1"}
+    assert {n: _spot(pinned, n) for n in others} == others
+    with pytest.raises(TopologyError) as exc:
+        place(pin("10.30.99.20/32"), first.lock())
+    d = exc.value.diagnostics[0]
+    assert d.file.endswith("units.yaml") and d.path.endswith("address") and "outside" in d.message, d

@@ -149,10 +149,12 @@ def place(t: Topology, lock: Mapping[str, Any] | None) -> Placement:
             addr.request(seg_pool, unit)
         for x in servers:
             if x.server.plane == plane:
-                addr.request(host_pool, x.server.name, parent=x.unit.id)
+                addr.request(host_pool, x.server.name, parent=x.unit.id, pin=x.server.address,
+                             src=("units", [*x.path, "address"]))
     addresses = addr.resolve()
     for pr in addr.problems:
-        col.add(t.diag("county", ["pools", pr.pool], pr.message, pr.hint))
+        where = pr.src or ("county", ["pools", pr.pool])
+        col.add(t.diag(where[0], where[1], pr.message, pr.hint))
     vlans = SlotPlan({"hosting": dict(lock.get("vlans") or {})})
     for u in extranet_units(t.units.units):
         vlans.request("hosting", u.id, list(range(h.vlan_first, h.vlan_last + 1)))

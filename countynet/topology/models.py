@@ -454,7 +454,10 @@ class HostedServer(Strict):
                                                 "(extranet only)")
     size: ServerSize = ServerSize()
     rack: Name | None = Field(None, description="pin a rack; otherwise placed in the first rack with room")
+    address: IfAddress | None = Field(None, description="pin; otherwise from its plane's host pool in its segment")
     kit: Name = "server"
+
+    _a = field_validator("address")(lambda v: _host(v) if v is not None else v)
 
     @model_validator(mode="after")
     def _plane(self) -> HostedServer:
