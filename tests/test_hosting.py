@@ -63,6 +63,8 @@ def test_placement_is_stable_under_remove_and_add(topo) -> None:  # type: ignore
     removed = _hosted(topo, owner.id, lambda hs: [s for s in hs if s.name != victim.name])
     after = place(removed, lock)
     assert victim.name not in after.servers
+    pool = "hosting_host" if victim.plane == "extranet" else "intranet_host"
+    assert after.freed[pool][victim.address]["owner"] == victim.name  # held before reuse, like every pool's
     for n in after.servers:
         assert _spot(after, n) == _spot(first, n), n
 

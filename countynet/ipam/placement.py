@@ -11,7 +11,8 @@ The same discipline as every other allocation (:mod:`countynet.ipam.allocator`),
 * a server that fits nowhere is refused at its own `units.yaml` line, naming what each rack has left.
 
 Segments (one per unit and plane) and host addresses come from the hosting pools through
-:class:`~countynet.ipam.allocator.AddressPlan`; each unit's extranet segment VLAN from the hosting VLAN range
+:class:`~countynet.ipam.allocator.AddressPlan`, freed ones held before reuse like every pool's
+(:mod:`countynet.ipam.hold`, the section's `freed`); each unit's extranet segment VLAN from the hosting VLAN range
 through :class:`~countynet.ipam.allocator.SlotPlan`. Written here because no rack-planning library we know keeps
 placements stable against a lock (NetBox's rack model needs a server and does not allocate).
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from countynet.errors import Collector
+from countynet.ipam import hold
 from countynet.ipam.allocator import AddressPlan, SlotPlan
 from countynet.topology.hosting import Hosted, extranet_units, hosted
 from countynet.topology.models import Rack
@@ -58,12 +60,16 @@ class Placement:
     segments: Mapping[str, Mapping[str, str]]   # plane -> unit -> prefix
     vlans: Mapping[str, int]                    # unit -> extranet segment VLAN
     addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # pool -> owner -> prefix
+    freed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # pool -> prefix -> hold (ipam.hold)
 
     def lock(self) -> dict[str, Any]:
         """The lock file's `placement` section."""
-        return {"addresses": {k: dict(v) for k, v in self.addresses.items()}, "vlans": dict(self.vlans),
-                "servers": {n: {"rack": p.rack, "u": p.u, "ports": list(p.ports)}
-                            for n, p in sorted(self.servers.items())}}
+        out = {"addresses": {k: dict(v) for k, v in self.addresses.items()}, "vlans": dict(self.vlans),
+               "servers": {n: {"rack": p.rack, "u": p.u, "ports": list(p.ports)}
+                           for n, p in sorted(self.servers.items())}}
+        if self.freed:
+            out["freed"] = {k: dict(v) for k, v in self.freed.items()}
+        return out
 
 
 @dataclass
@@ -142,7 +148,8 @@ def place(t: Topology, lock: Mapping[str, Any] | None) -> Placement:
                            f"{s.size.watts} W, {s.size.ports} port(s)): {left}",
                            "add a rack (centre.yaml hosting.racks), raise a rack's power budget or ports, or make "
                            "the server smaller"))
-    addr = AddressPlan(t.county.pools, lock.get("addresses"))
+    on = hold.today()
+    addr = AddressPlan(t.county.pools, lock.get("addresses"), held=hold.active(lock.get("freed"), on))
     for plane, (seg_pool, host_pool) in POOLS.items():
         units = {x.unit.id for x in servers if x.server.plane == plane}
         for unit in sorted(units):
@@ -175,4 +182,5 @@ def place(t: Topology, lock: Mapping[str, Any] | None) -> Placement:
         placed[s.name] = Placed(s.name, x.unit.id, s.plane, r.rack.name, u, s.size.u, s.size.watts, r.rack.switch,
                                 tuple(ports), segment, addresses[host_pool][s.name],
                                 int(vid) if vid is not None else None)
-    return Placement(placed, segments, {k: int(v) for k, v in got.items()}, addresses)
+    freed = hold.update(lock.get("addresses"), addresses, lock.get("freed"), on)
+    return Placement(placed, segments, {k: int(v) for k, v in got.items()}, addresses, freed)
