@@ -246,3 +246,20 @@ def test_address_pin_wins_and_a_pin_outside_the_segment_is_refused_at_its_line(t
         place(pin("10.30.99.20/32"), first.lock())
     d = exc.value.diagnostics[0]
     assert d.file.endswith("units.yaml") and d.path.endswith("address") and "outside" in d.message, d
+
+
+def test_intranet_rack_on_an_extranet_switch_and_untrunked_switch_refused(topo_copy: Path) -> None:
+    from countynet.errors import TopologyError
+
+    centre = topo_copy / "centre.yaml"
+    edit(centre, '  - {a: "yx-acc-host-1:uplink", b: "yx-core-1:downlink", type: trunk, vlans: [management]}\n', "")
+    edit(centre, '  - {a: "yx-acc-host-1:uplink", b: "yx-core-2:downlink", type: trunk, vlans: [management]}\n', "")
+    edit(centre, "switch: yx-in-acc-1,", "switch: yx-acc-host-2,")
+    with pytest.raises(TopologyError) as exc:
+        countynet.load(topo_copy)
+    text = exc.value.render()
+    lines = centre.read_text(encoding="utf-8").splitlines()
+    e1 = next(i for i, ln in enumerate(lines, 1) if "name: rack-e1" in ln)
+    i1 = next(i for i, ln in enumerate(lines, 1) if "name: rack-i1" in ln)
+    assert f"centre.yaml:{e1}:" in text and "yx-acc-host-1 has no trunk to a core switch" in text, text
+    assert f"centre.yaml:{i1}:" in text and "must be physically separate" in text, text

@@ -55,6 +55,13 @@ def _racks(t: Topology) -> Iterator[Diagnostic]:
             yield t.diag("centre", [*path, "switch"], f"{r.switch!r} is not a centre access switch",
                          hint_choices(r.switch, [d for d, v in devices.items() if v.role == "access_switch"]))
             continue
+        cores = {d.name for d in t.centre.devices if d.role == "core"}
+        trunked = any(link.type != "routed" and {link.a.partition(":")[0], link.b.partition(":")[0]} & cores
+                      and r.switch in (link.a.partition(":")[0], link.b.partition(":")[0]) for link in t.centre.links)
+        if not trunked:
+            yield t.diag("centre", [*path, "switch"], f"{r.switch} has no trunk to a core switch: the hosting "
+                         "segments of its servers would not reach their gateway",
+                         f"add a trunk link from {r.switch}:uplink to each core (centre.yaml links)")
         hw = t.catalog.hardware.get(t.catalog.kits[sw.kit].hardware) if sw.kit in t.catalog.kits else None
         offered = {p for ports in (hw.ports.values() if hw else []) for p in expand_ports(ports)}
         for j, spec in enumerate(r.ports):
