@@ -5,15 +5,15 @@ and the published tourism site answers the internet only on its published servic
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from countynet.lab import api, packages, probe
+from countynet.lab import api, probe
 from countynet.outputs.flows import Flow, Verdict
+from tests.lab_helpers import running_lab, skip_without_lab
 
 pytestmark = pytest.mark.root
 
@@ -23,20 +23,9 @@ FIN_LAN, TAX_LAN = "yx-u-finance", "yx-u-tax"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root (network namespaces, daemons); CI runs as root"
-    elif packages.missing():
-        why = f"missing Debian packages {' '.join(packages.missing())} (scripts/lab-packages.txt)"
-    if why:
-        print(f"SKIP hosting lab tests: {why}")
-        pytest.skip(why)
-    lab_dir = tmp_path_factory.mktemp("hosting-lab")
-    with api.exclusive():
-        try:
-            yield api.up(SCOPE, lab_dir, build=bundled_build)
-        finally:
-            api.down(lab_dir)
+    skip_without_lab("hosting lab tests")
+    with running_lab(SCOPE, tmp_path_factory.mktemp("hosting-lab"), bundled_build) as handle:
+        yield handle
 
 
 def _addr(lab: api.LabHandle, host: str) -> str:

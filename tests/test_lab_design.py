@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from countynet.lab import api, packages
+from countynet.lab import api
 from countynet.lab.sh import swanctl
+from tests.lab_helpers import running_lab, skip_without_lab
 
 pytestmark = pytest.mark.root
 
@@ -33,13 +34,7 @@ SPOKE = "yx-yange-shanbei"
 
 
 def _skip() -> None:
-    if os.geteuid() != 0:
-        print("SKIP lab design tests: needs root (network namespaces, daemons)")
-        pytest.skip("needs root (network namespaces, daemons); CI runs as root")
-    miss = packages.missing()
-    if miss:
-        print(f"SKIP lab design tests: missing Debian packages {' '.join(miss)}")
-        pytest.skip(f"missing Debian packages {' '.join(miss)} (scripts/lab-packages.txt)")
+    skip_without_lab("lab design tests")
 
 
 def _ns(ns: str, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -54,13 +49,9 @@ def _intent(build: Path, host: str) -> dict:
 @contextlib.contextmanager
 def _lab(scope: str, tmp_path: Path, build: Path) -> Iterator[api.LabHandle]:
     """A converged lab of `scope`, torn down afterwards (one lab per machine: api.exclusive)."""
-    with api.exclusive():
-        lab = api.up(scope, tmp_path / "lab", build=build)
-        try:
-            assert lab.converged, json.loads((lab.lab_dir / "lab.json").read_text())["convergence"]
-            yield lab
-        finally:
-            api.down(tmp_path / "lab")
+    with running_lab(scope, tmp_path / "lab", build) as lab:
+        assert lab.converged, json.loads((lab.lab_dir / "lab.json").read_text())["convergence"]
+        yield lab
 
 
 def test_core_link_carries_core_to_core_traffic(tmp_path, bundled_build):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from countynet.lab import api, converge, packages, probe
+from countynet.lab import api, converge, probe
 from countynet.lab.sh import swanctl
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.flows import Flow, Verdict
+from tests.lab_helpers import running_lab, skip_without_lab
 
 pytestmark = pytest.mark.root
 
@@ -27,27 +28,11 @@ SCOPE = ("core,device:yx-db-1,device:yx-oa-1,device:yx-docex-1,device:yx-portal-
 LEASED, VPN = "yx-yange-yange", "yx-yange-shanbei"
 
 
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, daemons); CI runs as root"
-    miss = packages.missing()
-    if miss:
-        return f"missing Debian packages {' '.join(miss)} (scripts/lab-packages.txt)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    why = _skip_reason()
-    if why:
-        print(f"SKIP lab tests: {why}")
-        pytest.skip(why)
-    lab_dir = tmp_path_factory.mktemp("lab")
-    with api.exclusive():
-        try:
-            yield api.up(SCOPE, lab_dir, build=bundled_build)
-        finally:
-            api.down(lab_dir)
+    skip_without_lab("lab tests")
+    with running_lab(SCOPE, tmp_path_factory.mktemp("lab"), bundled_build) as handle:
+        yield handle
 
 
 def _probe(lab: api.LabHandle, zone_device: str, dst: str, port: int, expected: str = "allowed") -> Verdict:

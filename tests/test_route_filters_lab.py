@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from countynet.lab import api, converge, packages
+from countynet.lab import api, converge
+from tests.lab_helpers import running_lab, skip_without_lab
 
 pytestmark = pytest.mark.root
 
@@ -33,27 +33,11 @@ FOREIGN_LAN = "10.30.150.0/24"       # another township's LAN block (zaizhong) .
 FOREIGN_GW = "10.30.150.1/24"        # ... as the village would put it on an interface
 
 
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, FRR daemons); CI runs as root"
-    miss = packages.missing()
-    if miss:
-        return f"missing Debian packages {' '.join(miss)} (scripts/lab-packages.txt)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    why = _skip_reason()
-    if why:
-        print(f"SKIP route-filter lab test: {why}")
-        pytest.skip(why)
-    lab_dir = tmp_path_factory.mktemp("lab-filters")
-    with api.exclusive():
-        try:
-            yield api.up(SCOPE, lab_dir, build=bundled_build)
-        finally:
-            api.down(lab_dir)
+    skip_without_lab("route-filter lab test")
+    with running_lab(SCOPE, tmp_path_factory.mktemp("lab-filters"), bundled_build) as handle:
+        yield handle
 
 
 def _inv(lab: api.LabHandle) -> dict[str, Any]:

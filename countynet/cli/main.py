@@ -63,14 +63,7 @@ def validate(directory: DirArg = Path("topology"),
     elif not changes:
         _acl_lock_stale(directory, acl_changes)
     else:
-        err.print(f"{directory}/addresses.lock.yaml: error: the lock file is out of date "
-                  f"({len(changes)} change(s)):", markup=False)
-        for line in changes[:50]:
-            err.print(f"    {line}", markup=False, highlight=False)
-        if len(changes) > 50:
-            err.print(f"    ... and {len(changes) - 50} more", markup=False)
-        err.print("    fix: run `countynet build` and commit topology/addresses.lock.yaml with your change",
-                  markup=False)
+        _lock_stale(directory, "addresses.lock.yaml", "the lock file", changes)
         if acl_changes:
             _acl_lock_stale(directory, acl_changes)
     if not ok:
@@ -78,14 +71,17 @@ def validate(directory: DirArg = Path("topology"),
 
 
 def _acl_lock_stale(directory: Path, changes: list[str]) -> None:
-    err.print(f"{directory}/acl-numbers.lock.yaml: error: the ACL number lock is out of date "
-              f"({len(changes)} change(s)):", markup=False)
+    _lock_stale(directory, "acl-numbers.lock.yaml", "the ACL number lock", changes)
+
+
+def _lock_stale(directory: Path, name: str, what: str, changes: list[str]) -> None:
+    """Print that lock file `name` is out of date: its first 50 changes and the fix."""
+    err.print(f"{directory}/{name}: error: {what} is out of date ({len(changes)} change(s)):", markup=False)
     for line in changes[:50]:
         err.print(f"    {line}", markup=False, highlight=False)
     if len(changes) > 50:
         err.print(f"    ... and {len(changes) - 50} more", markup=False)
-    err.print("    fix: run `countynet build` and commit topology/acl-numbers.lock.yaml with your change",
-              markup=False)
+    err.print(f"    fix: run `countynet build` and commit topology/{name} with your change", markup=False)
 
 
 @app.command()

@@ -20,7 +20,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,15 @@ from countynet.outputs.reports import write_verdict_report
 
 TIMEOUT = 1.5
 MATRIX = "policy/flows.json"
+
+
+def _in_threads(one: Callable[[int], None], n: int, timeout: float = 60) -> None:
+    """Run `one(0)` .. `one(n - 1)` each in its own thread; wait up to `timeout` s for each (a hung one is left)."""
+    threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
 
 
 def load_flows(build: BuildReader) -> tuple[list[Flow], str]:
@@ -311,11 +320,7 @@ def run_probes(lab_dir: Path, flows: Sequence[Flow], workers: int = 32) -> list[
             return
         results[k] = Verdict(f, observed, "; ".join(x for x in (detail, note) if x), where)
 
-    threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _in_threads(one, len(plans))
     lst.close()
     return [r for r in results if r is not None]
 
@@ -414,11 +419,7 @@ def run_probe_set(lab_dir: Path, probes: Sequence[Probe], workers: int = 32) -> 
                 detail += "; listener answers locally"
         results[k] = Verdict(f, observed, "; ".join(x for x in (detail, note) if x), where)
 
-    threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(len(plans))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _in_threads(one, len(plans))
     lst.close()
     return [r if r is not None else Verdict(plans[k][0].flow(), UNPROVEN, "probe hung", error=True)
             for k, r in enumerate(results)]
