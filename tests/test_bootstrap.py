@@ -103,6 +103,11 @@ def site_net(request, bundled, tmp_path: Path):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(handles["dns"])
         time.sleep(0.7)
+        # a loaded machine can take seconds to bring the veth pair up: wait until the PC reaches its gateway, so
+        # that the kit's own first step (2 pings, 2 s each) tests the kit and not the fixture's set-up
+        deadline = time.monotonic() + 20
+        while _ns(pc, "ping", "-c", "1", "-W", "1", gw, check=False).returncode != 0:
+            assert time.monotonic() < deadline, f"fixture: {pc} never reached its gateway {gw}"
         yield {"kind": kind, "pc": pc, "net": net, "handles": handles, "centre_gw": centre_gw, "tag": tag,
                "portal": servers["yx-portal-1"], "domain": domain}
     finally:

@@ -92,7 +92,9 @@ ip route-static {{ net | IP }} {{ mask | IP }} {{ rest | ORPHRASE }}
 
 """ + ttp_bgp_and_acls("acl number")
 
-ADVANCED_ACLS = range(3000, 4000)  # compiled filters are advanced ACLs; 2xxx are management/NAT
+# compiled filters are advanced ACLs 3000-3998; 2xxx are management/NAT sources, and 3999 selects the published
+# services of an inbound source NAT (Comware `nat inbound 3999`; tests/test_render_h3c.py checks its rules)
+ADVANCED_ACLS = range(3000, 3999)
 
 
 def as_list(value: Any) -> list[dict[str, Any]]:
