@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.conftest import build_topology, edit
+from tests.test_render_linux import parse_swanctl
 
 IKE = "aes256-sha384-modp3072"
 ESP = "aes128-sha256-modp2048"
@@ -78,25 +79,6 @@ def value(lines: list[str], prefix: str) -> str:
     found = [x[len(prefix):].strip() for x in lines if x.startswith(prefix)]
     assert len(found) == 1, f"{prefix!r}: {found}"
     return found[0]
-
-
-def parse_swanctl(text: str) -> dict:
-    """swanctl.conf -> nested dict (sections `name {` ... `}`, settings `key = value`)."""
-    stack: list[dict] = [{}]
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if m := re.fullmatch(r"([\w.-]+) \{", line):
-            stack[-1][m.group(1)] = {}
-            stack.append(stack[-1][m.group(1)])
-        elif line == "}":
-            stack.pop()
-        elif m := re.fullmatch(r"([\w.-]+) = (.+)", line):
-            stack[-1][m.group(1)] = m.group(2)
-        else:
-            raise ValueError(f"not a section or setting: {raw!r}")
-    return stack[0]
 
 
 @dataclass
@@ -317,6 +299,23 @@ def ospf_vendor(host: str, text: str, iface: str) -> OspfEnd:
     return end
 
 
+def _ios_style_ospf_line(end: OspfEnd, x: str, chains: dict[str, tuple[str, str]]) -> bool:
+    """Read one `ip ospf ...` interface line that IOS and FRR write alike into `end`; False when it is not one."""
+    if m := re.fullmatch(r"ip ospf (?:\d+ )?area (\S+)", x):
+        end.area = m.group(1)
+    elif m := re.fullmatch(r"ip ospf hello-interval (\d+)", x):
+        end.hello = int(m.group(1))
+    elif m := re.fullmatch(r"ip ospf dead-interval (\d+)", x):
+        end.dead = int(m.group(1))
+    elif x == "ip ospf network point-to-point":
+        end.network_type = "point-to-point"
+    elif m := re.fullmatch(r"ip ospf authentication key-chain (\S+)", x):
+        end.auth = chains[m.group(1)]
+    else:
+        return False
+    return True
+
+
 def ospf_ios(host: str, text: str, iface: str) -> OspfEnd:
     bl = blocks(text, "!")
     lines = body(bl, f"interface {iface}")
@@ -328,17 +327,9 @@ def ospf_ios(host: str, text: str, iface: str) -> OspfEnd:
             key = next(x.split()[-1] for x in b if "key-string" in x)
             chains[h.split()[2]] = (_norm_mode(alg), key)
     for x in lines:
-        if m := re.fullmatch(r"ip ospf \d+ area (\S+)", x):
-            end.area = m.group(1)
-        elif m := re.fullmatch(r"ip ospf hello-interval (\d+)", x):
-            end.hello = int(m.group(1))
-        elif m := re.fullmatch(r"ip ospf dead-interval (\d+)", x):
-            end.dead = int(m.group(1))
-        elif x == "ip ospf network point-to-point":
-            end.network_type = "point-to-point"
-        elif m := re.fullmatch(r"ip ospf authentication key-chain (\S+)", x):
-            end.auth = chains[m.group(1)]
-        elif "authentication" in x and x.startswith("ip ospf"):
+        if _ios_style_ospf_line(end, x, chains):
+            continue
+        if "authentication" in x and x.startswith("ip ospf"):
             end.extra.append(x)
     return end
 
@@ -356,17 +347,9 @@ def ospf_frr(host: str, text: str, iface: str) -> OspfEnd:
             chains[m.group(1)] = (_norm_mode(alg.group(1) if alg else "md5"), key.group(1))
     md5_key = None
     for x in lines:
-        if m := re.fullmatch(r"ip ospf area (\S+)", x):
-            end.area = m.group(1)
-        elif m := re.fullmatch(r"ip ospf hello-interval (\d+)", x):
-            end.hello = int(m.group(1))
-        elif m := re.fullmatch(r"ip ospf dead-interval (\d+)", x):
-            end.dead = int(m.group(1))
-        elif x == "ip ospf network point-to-point":
-            end.network_type = "point-to-point"
-        elif m := re.fullmatch(r"ip ospf authentication key-chain (\S+)", x):
-            end.auth = chains[m.group(1)]
-        elif m := re.fullmatch(r"ip ospf message-digest-key \d+ md5 (\S+)", x):
+        if _ios_style_ospf_line(end, x, chains):
+            continue
+        if m := re.fullmatch(r"ip ospf message-digest-key \d+ md5 (\S+)", x):
             md5_key = m.group(1)
         elif x == "ip ospf authentication message-digest":
             pass

@@ -17,7 +17,7 @@ import pytest
 
 from countynet.deploy import audit
 from countynet.deploy.engine import deploy, rollback
-from countynet.deploy.model import Outcome
+from countynet.deploy.model import Outcome, Report
 from countynet.deploy.secrets import SecretStore
 from tests.deploy_helpers import Workspace, make_intent
 from tests.simulators.vendor_cli import Device, Simulator, lines, parse
@@ -128,14 +128,19 @@ def test_dry_run_commit_confirm_idempotent(lab: Lab, flavor: str) -> None:
     assert all(x["device"] == "r1" and x["who"] for x in records)
 
 
+def _deploy_with_auditor_secret(lab: Lab, value: str) -> Report:
+    """A committing deploy with the auditor's secret in the environment only while it runs."""
+    os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = value
+    try:
+        return deploy(lab.ws.options(commit=True))
+    finally:
+        del os.environ["COUNTYNET_SECRET_AAA_AUDITOR"]
+
+
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_new_secret_line_is_resolved_and_masked(lab: Lab, flavor: str) -> None:
     dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True))
-    os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = "An0ther-Secret"
-    try:
-        rep = deploy(lab.ws.options(commit=True))
-    finally:
-        del os.environ["COUNTYNET_SECRET_AAA_AUDITOR"]
+    rep = _deploy_with_auditor_secret(lab, "An0ther-Secret")
     r = rep.results["r1"]
     assert r.outcome == Outcome.COMMITTED, r.detail
     assert any("An0ther-Secret" in line for line in run_text(dev))      # the device got the value
@@ -197,11 +202,7 @@ def test_rejected_secret_line_is_masked_everywhere(lab: Lab, flavor: str, capfd:
     caplog.set_level(logging.DEBUG)
     # the simulator refuses the auditor's line, the one holding the secret
     lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True), reject=r"auditor")
-    os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = LEAK_SECRET
-    try:
-        rep = deploy(lab.ws.options(commit=True))
-    finally:
-        del os.environ["COUNTYNET_SECRET_AAA_AUDITOR"]
+    rep = _deploy_with_auditor_secret(lab, LEAK_SECRET)
     r = rep.results["r1"]
     assert r.outcome == Outcome.REJECTED, r.detail
     assert "auditor" in r.detail                       # the engineer still sees which line was refused

@@ -19,6 +19,7 @@ from countynet.lab import scope as scopemod
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.probes import (
     PROBES_FILE,
+    ProbeSet,
     ProbeSetError,
     compare_engines,
     manifest_digest,
@@ -200,6 +201,16 @@ def _mutated(bundled_build: Path, tmp_path: Path, host: str, change) -> Path:  #
     return out
 
 
+
+def _verify_disagrees(out: Path, tmp_path: Path) -> tuple[Path, ProbeSet]:
+    """`verify --offline --probes SCOPE --compare` on a mutated build: it must exit 1; the reports dir and probe set."""
+    reports = tmp_path / "reports"
+    res = verify("--build", str(out), "--allow-modified", "--offline", "--reports", str(reports), "--probes", SCOPE,
+                 "--compare")
+    assert res.returncode == 1, res.stdout + res.stderr
+    return reports, read_probe_set(reports / PROBES_FILE, out)
+
+
 def test_a_dropped_final_deny_shows_in_the_table(bundled_build: Path, tmp_path: Path) -> None:
     """yx-core-1's compound filter without its final deny (Huawei forwards what no rule matches): the network
     admits regions the policy does not; the probe set lists them (kind network-only) with a probe inside each,
@@ -215,11 +226,7 @@ def test_a_dropped_final_deny_shows_in_the_table(bundled_build: Path, tmp_path: 
         return text[:m.start()] + re.sub(rf"^ rule {final[-1]} .*\n", "", block, flags=re.M) + text[m.end():]
 
     out = _mutated(bundled_build, tmp_path, "yx-core-1", change)
-    reports = tmp_path / "reports"
-    res = verify("--build", str(out), "--allow-modified", "--offline", "--reports", str(reports), "--probes", SCOPE,
-                 "--compare")
-    assert res.returncode == 1, res.stdout + res.stderr
-    ps = read_probe_set(reports / PROBES_FILE, out)
+    reports, ps = _verify_disagrees(out, tmp_path)
     extra = [r for r in ps.regions if r.kind == "network-only"]
     assert extra and all(r.src_zone == "compound" for r in extra), [r.text for r in extra][:5]
     wrong = [p for p in ps.probes if p.kind == "inside" and p.region in {r.id for r in extra}]
@@ -241,11 +248,7 @@ def test_a_swapped_permit_shows_in_the_probes(bundled_build: Path, tmp_path: Pat
         return text[:m.start()] + f"{m.group(1)}deny {m.group(2)}" + text[m.end():]
 
     out = _mutated(bundled_build, tmp_path, "yx-city-1", change)
-    reports = tmp_path / "reports"
-    res = verify("--build", str(out), "--allow-modified", "--offline", "--reports", str(reports), "--probes", SCOPE,
-                 "--compare")
-    assert res.returncode == 1, res.stdout + res.stderr
-    ps = read_probe_set(reports / PROBES_FILE, out)
+    reports, ps = _verify_disagrees(out, tmp_path)
     lost = [p for p in ps.probes if p.expected == "allowed" and p.offline == "denied"]
     assert lost and all(p.dst_zone == "city" and p.protocol == "tcp" for p in lost), lost[:3]
     data = json.loads((reports / "engines.json").read_text())
