@@ -55,8 +55,13 @@ def test_wheel_builds_the_bundled_topology_outside_the_checkout(tmp_path: Path) 
     directory: templates and platform data ship as package data. The fresh venv borrows the dependencies of the
     test environment through a path entry (no network), but never its editable countynet."""
     wheels = tmp_path / "wheels"
+    # setuptools builds in the source tree (build/, *.egg-info): build from a copy, so that the checkout's build/
+    # stays the user's (`countynet build` refuses a build/ it did not write)
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "lab-run"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=600)
+                           "-w", str(wheels), str(src)], capture_output=True, text=True, timeout=600)
     if proc.returncode != 0 and "No module named pip" in proc.stderr:
         pytest.skip("the test environment has no pip to build a wheel with")
     assert proc.returncode == 0, proc.stderr
