@@ -64,15 +64,20 @@ def _site_name(dev: DevicePlan, facts: Facts) -> str:
 
 
 def _ospf_auth(i: Interface, dev: DevicePlan, facts: Facts) -> Interface:
-    """An OSPF interface on a platform without HMAC-SHA OSPF authentication (FRR 8.4 on Debian 12), or facing
-    one, authenticates with keyed MD5, the one algorithm both ends have (docs/security.md); every other OSPF
-    interface keeps HMAC-SHA-256."""
+    """An OSPF interface authenticates with the first algorithm of its platform's `ospf_auth` (preferred first) that
+    the device at the other end also has: keyed MD5 on a link with an FRR 8.4 or Comware 7 end, which have no
+    HMAC-SHA for OSPFv2, HMAC-SHA-256 elsewhere (docs/security.md). Loopbacks and non-OSPF interfaces are
+    unchanged."""
     if not i.ospf or i.kind == "loopback":
         return i
     peer = facts.devices.get(i.peer.host) if i.peer else None
-    if "hmac-sha256" not in dev.flavour.ospf_auth or (peer is not None and "hmac-sha256" not in peer.flavour.ospf_auth):
-        return i.model_copy(update={"ospf": i.ospf.model_copy(update={"auth": "md5"})})
-    return i
+    common = [a for a in dev.flavour.ospf_auth if peer is None or a in peer.flavour.ospf_auth]
+    if not common:
+        raise ValueError(f"{dev.name} and {peer.name if peer else '?'} share no OSPF authentication algorithm "
+                         "(platform registry `ospf_auth`)")
+    if i.ospf.auth == common[0]:
+        return i
+    return i.model_copy(update={"ospf": i.ospf.model_copy(update={"auth": common[0]})})
 
 
 def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent:

@@ -16,7 +16,7 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
 * ``acl``: the rule-number range of a compiled filter, the step between lines and the room between policy rules
   (`countynet.intent.policy.numbering`), and the longest per-line note (``commands.acl_line_note``).
 * ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
-  MD5); a link to a platform without HMAC-SHA (FRR 8.4) uses MD5 on both ends.
+  MD5); a link to a platform without HMAC-SHA for OSPFv2 (FRR 8.4, Comware 7) uses MD5 on both ends.
 
 Nothing else in countynet hard-codes a platform fact: the topology catalog names a flavour per hardware
 model, and every stage reads the flavour from here. The files are package data, loaded once per process.
