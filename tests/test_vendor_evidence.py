@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.doc_syntax import SyntaxNotationError, form_matches_syntax
 from tests.iosxe_yang import RELEASE, command_tokens, fetch_models, keyword_tree, match_command
 from tests.vendor_forms import Form, command_forms, iter_forms, normalise_line, parse_lines
 
@@ -105,9 +106,26 @@ def _same_command(form: str, example_form: str) -> bool:
     return re.fullmatch(pattern, example_form) is not None
 
 
+def _syntax_problems(where: str, form: str, verdict: str, syntax: str | list[str]) -> list[str]:
+    """What is wrong with a source's quoted vendor syntax for this entry: not well formed, or (for a confirmed
+    form) not covering the form."""
+    try:
+        covers = form_matches_syntax(form, syntax)
+    except SyntaxNotationError as exc:
+        return [f"{where}: quoted syntax is not well formed: {exc}"]
+    if verdict == "confirmed" and not covers:
+        return [f"{where}: the quoted vendor syntax {syntax!r} does not allow this form (check the manual page; "
+                "parameters are written <name>, keywords as words)"]
+    return []
+
+
 def test_register_entries_are_well_formed(register: dict) -> None:
     problems: list[str] = []
     for fl, spec in register["flavours"].items():
+        tally = {v: sum(e.get("verdict") == v for e in spec["forms"]) for v in sorted(VERDICTS)}
+        if spec.get("counts") != {"forms": len(spec["forms"]), **tally}:
+            problems.append(f"{fl}: counts {spec.get('counts')} disagree with the entries ({len(spec['forms'])} "
+                            f"forms, {tally}); the README and docs/vendor-evidence.md quote these counts")
         seen: set[Form] = set()
         for e in spec["forms"]:
             key = Form(e["view"], e["form"])
@@ -130,6 +148,8 @@ def test_register_entries_are_well_formed(register: dict) -> None:
                     problems.append(f"{where}: source kind {s.get('kind')!r} not in {sorted(SOURCE_KINDS)}")
                 if s.get("kind") in ("public-config", "public-text") and not (s.get("repo") or s.get("index_id")):
                     problems.append(f"{where}: public source without repo/path or index id")
+                if s.get("syntax"):
+                    problems.extend(_syntax_problems(where, e["form"], verdict, s["syntax"]))
                 line = s.get("line")
                 if line and not s.get("partial") and verdict != "wrong":
                     got = normalise_line(_PROMPT.sub("", line.strip()))
@@ -150,6 +170,14 @@ def test_every_rendered_form_is_in_the_register(rendered: dict[str, dict[Form, l
         + "\nAdd each under its flavour with view, form, verdict (confirmed / wrong / unverified) and a source: a "
         "vendor document and section, a public configuration (repo, path, the line), or the grammar check "
         "(CE/NE). tests/vendor_forms.py documents how a line becomes a form.")
+
+
+def test_no_stale_unverified_entry(rendered: dict[str, dict[Form, list[str]]], register: dict) -> None:
+    """An `unverified` entry the build no longer renders would only move the measured shares: it must go (confirmed
+    and wrong entries stay, as evidence for when a policy change brings the form back)."""
+    stale = [f"  {fl}  {form.view}: {form.form}" for fl, listed in sorted(entries(register).items())
+             for form, e in sorted(listed.items()) if e["verdict"] == "unverified" and form not in rendered.get(fl, {})]
+    assert not stale, "unverified register entries the build does not render (remove them):\n" + "\n".join(stale)
 
 
 def test_no_wrong_form_is_rendered(rendered: dict[str, dict[Form, list[str]]], register: dict,
@@ -207,12 +235,7 @@ def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list
 # Flavours whose unverified share is still above MAX_UNVERIFIED_SHARE (measured on the register; see
 # docs/vendor-evidence.md for what was tried). Each is a strict xfail: when evidence brings one under the target, its
 # test passes unexpectedly and it must leave this table.
-SHARE_NOT_MET = {
-    "huawei_vrp5": "VRP5 (AR, S5735) 28 of 182 unverified (15%): ACL rule combinations, IPsec identities, "
-                   "SNMPv3 and management-plane lines no public VRP5 configuration shows",
-    "h3c_comware7": "Comware 7 (F1000, MSR, S5130) 88 of 207 unverified (43%): ACL rules, OSPF interface lines, "
-                    "F1000 security policies, SNMPv3 and IKEv2 algorithm keywords",
-}
+SHARE_NOT_MET: dict[str, str] = {}
 FLAVOURS = ("huawei_vrp8_ce", "huawei_vrp8_ne", "huawei_vrp5", "h3c_comware7", "cisco_iosxe")
 
 
@@ -220,8 +243,8 @@ FLAVOURS = ("huawei_vrp8_ce", "huawei_vrp8_ne", "huawei_vrp5", "h3c_comware7", "
     pytest.param(fl, marks=pytest.mark.xfail(strict=True, reason=f"issue 11 target not met: {SHARE_NOT_MET[fl]}"))
     if fl in SHARE_NOT_MET else fl for fl in FLAVOURS])
 def test_unverified_share_per_flavour(register: dict, flavour: str) -> None:
-    """At most 10% of a flavour's forms without evidence either way (CE, NE and IOS-XE meet it; VRP5 and Comware 7
-    are strict xfails named in SHARE_NOT_MET)."""
+    """At most 10% of a flavour's forms without evidence either way (every flavour meets it today; a flavour that
+    falls behind is named in SHARE_NOT_MET as a strict xfail with the reason)."""
     forms = register["flavours"][flavour]["forms"]
     unverified = [f"{e['view']}: {e['form']}" for e in forms if e["verdict"] == "unverified"]
     share = len(unverified) / len(forms)
@@ -331,3 +354,23 @@ def test_form_normalisation_is_value_independent() -> None:
     assert Form("router bgp/address-family ipv4", "neighbor <ip> activate") in forms
     assert Form("system", "banner login <text>") in forms
     assert not any("hello" in f.form for f in forms)
+
+
+def test_quoted_syntax_check_tells_covered_from_not_covered() -> None:
+    """The vendor-syntax matcher (tests/doc_syntax.py) accepts what a Format line allows and refuses a changed
+    keyword, a wrong order of fixed keywords, a missing mandatory part and malformed notation."""
+    acl = ("rule [ <rule-id> ] { deny | permit } <protocol> [ { destination { <dest-address> <dest-wildcard> | any }"
+           " | destination-port <operator> <port1> [ <port2> ] | source { <source-address> <source-wildcard> | any }"
+           " | established } ] *")
+    assert form_matches_syntax("rule <int> permit tcp source <ip> <int> destination <ip> <mask> established", acl)
+    assert form_matches_syntax("rule <int> deny ip source any destination any", acl)
+    assert not form_matches_syntax("rule <int> allow ip source any", acl)
+    assert not form_matches_syntax("rule <int> permit tcp source <ip> <int> counting", acl)
+    tunnel = "source { <interface-type> <interface-number> | <ipv4-address> }"
+    assert form_matches_syntax("source <if>", tunnel)
+    assert not form_matches_syntax("destination <ip>", tunnel)
+    assert form_matches_syntax("ospf timer dead <int>", ["ospf timer hello <seconds>", "ospf timer dead <seconds>"])
+    assert not form_matches_syntax("ospf timer dead", "ospf timer dead <seconds>")
+    assert not form_matches_syntax("pfs dh-group14", "pfs { dh-group1 | dh-group2 | dh-group5 }")
+    with pytest.raises(SyntaxNotationError):
+        form_matches_syntax("rule <int>", "rule [ <rule-id> { deny | permit }")
