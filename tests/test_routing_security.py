@@ -1,9 +1,9 @@
 """Routing security (issue 10, part 4) on the bundled county's intents and renderings.
 
 Both ends of every OSPF link authenticate with the same algorithm and key ids (HMAC-SHA-256, or MD5 where one end
-is FRR 8.4 or H3C Comware 7); the rendered line on each end carries it; the city eBGP session has its password, GTSM and prefix limit
-(and the lab's FRR rendering of the city edge the same); a rotation (two keys) renders both keys where the platform
-takes several and the send key where it takes one.
+is FRR 8.4 or H3C Comware 7); the rendered line on each end carries it; the city eBGP session has its password,
+GTSM and prefix limit (and the lab's FRR rendering of the city edge the same); a rotation (two keys) renders both
+keys where the platform takes several and the send key where it takes one.
 """
 
 from __future__ import annotations
