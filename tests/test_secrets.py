@@ -62,13 +62,16 @@ def test_scrub_removes_secrets_hashes_and_volatile_lines() -> None:
            "username a secret 9 $9$abcdef\n"
            " local-user b password irreversible-cipher %^%#q w e%^%#\n"
            "snmp-agent usm-user v3 nms authentication-mode sha K1 privacy-mode aes128 K2\n"
+           " ospf authentication-mode md5 1 plain K3\n ospf authentication-mode md5 1 cipher K4\n"
+           " ospf authentication-mode hmac-sha256 1 cipher K5\n"
            " secret = \"psk-value\"\n"
            "interface X\n description keyword password is not a value here\n")
     out = scrub(cfg, ["psk-value"])
     assert "Last configuration" not in out
-    for leaked in ("$9$abcdef", "q w e", "K1", "K2", "psk-value"):
+    for leaked in ("$9$abcdef", "q w e", "K1", "K2", "K3", "K4", "K5", "psk-value"):
         assert leaked not in out
-    assert out.count(SCRUBBED) >= 5 and "interface X" in out
+    assert out.count(SCRUBBED) >= 8 and "interface X" in out
+    assert " ospf authentication-mode md5 1 plain " + SCRUBBED in out
 
 
 def test_mask_catches_a_value_wrapped_over_two_lines() -> None:

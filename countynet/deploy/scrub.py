@@ -20,10 +20,11 @@ _SECRET_RX = re.compile(
     r"(?P<v>\"[^\"]*\"|'[^']*'|\S+)",
     re.IGNORECASE,
 )
-# SNMPv3: ... authentication-mode sha KEY privacy-mode aes128 KEY / auth sha KEY priv aes 128 KEY
+# SNMPv3: ... authentication-mode sha KEY privacy-mode aes128 KEY / auth sha KEY priv aes 128 KEY; OSPF keyed MD5:
+# ospf authentication-mode md5 1 { cipher | plain } KEY
 _SNMP_RX = re.compile(
     r"(?P<k>(?<![\w-])(?:authentication-mode|privacy-mode|auth|priv)\s+(?:md5|sha\d*|des\S*|aes\S*)"
-    r"(?:\s+\d+)?(?:\s+cipher)?\s+)(?P<v>\S+)",
+    r"(?:\s+\d+)?(?:\s+(?:cipher|plain|simple))?\s+)(?P<v>\S+)",
     re.IGNORECASE,
 )
 _HASH_RX = re.compile(r"\$(?:1|5|6|y|2[aby]?)\$[^\s:]+|%\^%#.*?%\^%#|%\$%\$.*?%\$%\$")
