@@ -97,7 +97,8 @@ def device_intent(dev: DevicePlan, facts: Facts, col: Collector) -> DeviceIntent
     fl = dev.flavour
     return DeviceIntent(
         hostname=dev.name, fqdn=f"{dev.name}.{facts.domain}", role=dev.role, platform=fl.family, flavour=fl.name,
-        os=fl.os, vendor=dev.hw.vendor, model=dev.hw_name, site=dev.site, site_name=_site_name(dev, facts),
+        os=fl.os, vendor=dev.hw.vendor, model=dev.hw_name, hardware=dev.hw.kind, site=dev.site,
+        site_name=_site_name(dev, facts),
         township=dev.township, unit=dev.unit, wave=dev.wave, loopback=facts.loopback(dev.name),
         interfaces=interfaces, vlans=[Vlan(id=k, name=v) for k, v in sorted(layout.vlans.items())],
         routing=Routing(ospf=routing_ospf, static=list(layout.static), bgp=layout.bgp), vpn=layout.vpn,

@@ -319,6 +319,8 @@ class DeviceIntent(M):
     os: str
     vendor: str
     model: str
+    hardware: Literal["router", "switch", "firewall", "server", ""] = Field("", description=(
+        "the model's kind from the hardware catalog (empty in intents written before it was recorded)"))
     site: str = Field(description="'centre', 'unit:<id>' or 'township:<id>'")
     site_name: str = Field("", description="the site's name for people, Chinese first")
     township: str | None = None
