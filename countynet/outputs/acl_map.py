@@ -18,27 +18,19 @@ import json
 import re
 from typing import Any
 
+from countynet import platforms
 from countynet.intent.models import DeviceIntent
 from countynet.intent.policy.numbering import unique_keys
 from countynet.intent.policy.remarks import policy_rule_of
+from countynet.platforms.registry import Acl
 
 ACL_MAP_FILE = "policy/acl-map.json"
-# the line that opens a numbered ACL on each platform, and the form of one rule line in it
-_OPEN = {"huawei_vrp": "acl number {n}", "h3c_comware": "acl advanced {n}",
-         "cisco_ios": "ip access-list extended {name}"}
-_RULE = {"huawei_vrp": re.compile(r"^ rule (\d+) (?:permit|deny) "),
-         "h3c_comware": re.compile(r"^ rule (\d+) (?:permit|deny) "),
-         "cisco_ios": re.compile(r"^ (\d+) (?:permit|deny) ")}
-# the per-line note: after its rule on VRP / Comware (same number), before the rule's lines on IOS
-_NOTE = {"huawei_vrp": re.compile(r"^ rule (\d+) description (.*)$"),
-         "h3c_comware": re.compile(r"^ rule (\d+) comment (.*)$"),
-         "cisco_ios": re.compile(r"^ remark (.*)$")}
-
-
-def _locate(lines: list[str], platform: str, number: int, name: str
+def _locate(lines: list[str], acl: Acl, number: int, name: str
             ) -> tuple[dict[int, tuple[int, str]], dict[int, str]]:
-    """(seq -> (1-based line, text), seq -> note) of one ACL's rule lines in a configuration."""
-    head = _OPEN[platform].format(n=number, name=name)
+    """(seq -> (1-based line, text), seq -> note) of one ACL's rule lines in a configuration; the ACL's opening
+    line, rule lines and notes have the platform registry's forms (`acl.header`, `rule_line`, `note_line`)."""
+    head = acl.header.format(n=number, name=name)
+    rule_rx, note_rx = re.compile(acl.rule_line), re.compile(acl.note_line)
     out: dict[int, tuple[int, str]] = {}
     notes: dict[int, str] = {}
     inside = False
@@ -50,14 +42,14 @@ def _locate(lines: list[str], platform: str, number: int, name: str
         if inside:
             if ln and not ln.startswith(" "):
                 break
-            m = _RULE[platform].match(ln)
+            m = rule_rx.match(ln)
             if m:
                 out[int(m.group(1))] = (i, ln.strip())
                 if remark is not None:
                     notes[int(m.group(1))] = remark
                 continue
-            n = _NOTE[platform].match(ln)
-            if n and platform == "cisco_ios":
+            n = note_rx.match(ln)
+            if n and note_rx.groups == 1:  # a note before the rule's lines (IOS remark)
                 remark = n.group(1)
             elif n:
                 notes[int(n.group(1))] = n.group(2)
@@ -69,7 +61,8 @@ def acl_map(intents: dict[str, DeviceIntent], configs: dict[str, dict[str, str]]
     filters on a platform with numbered ACL lines."""
     devices: dict[str, Any] = {}
     for host, d in sorted(intents.items()):
-        if d.platform not in _OPEN or not d.filters:
+        acl = platforms.flavour(d.flavour).acl
+        if not acl.header or not d.filters:
             continue
         files = configs.get(host, {})
         fname = next((f for f in sorted(files) if f.endswith(".cfg")), None)
@@ -77,7 +70,7 @@ def acl_map(intents: dict[str, DeviceIntent], configs: dict[str, dict[str, str]]
         lines = text.splitlines()
         filters = {}
         for f in d.filters:
-            found, notes = _locate(lines, d.platform, f.number, f.name)
+            found, notes = _locate(lines, acl, f.number, f.name)
             filters[f.name] = {"number": f.number, "lines": [
                 {"seq": r.seq, "key": key, "rule": r.remark or None, "policy_rule": policy_rule_of(r.remark),
                  "action": r.action, "line": found[r.seq][0] if r.seq in found else None,

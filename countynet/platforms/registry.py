@@ -13,8 +13,9 @@ inherited (``huawei_vrp``: no device runs "just VRP"). A concrete flavour holds:
 * ``deploy``: the push driver, hier_config's sectional exit word and whether the device takes CLI lines or
   files; ``roundtrip``: the round-trip parser; ``batfish``: native in the Batfish snapshot, or the interface
   renames of its Cisco verification rendering.
-* ``acl``: the rule-number range of a compiled filter, the step between lines and the room between policy rules
-  (`countynet.intent.policy.numbering`), and the longest per-line note (``commands.acl_line_note``).
+* ``acl``: the ACL numbers of the compiled filters, the rule-number range of one, the step between lines and the
+  room between policy rules (`countynet.intent.policy.numbering`), the longest per-line note
+  (``commands.acl_line_note``), and the forms of the opening line, a rule line and a note (`outputs/acl_map.py`).
 * ``ospf_auth``: the OSPF authentication algorithms the platform has, preferred first (default HMAC-SHA-256,
   MD5); a link to a platform without HMAC-SHA for OSPFv2 (FRR 8.4, Comware 7) uses MD5 on both ends.
 
@@ -103,6 +104,15 @@ class Acl(_Frozen):
     step: int = Field(ge=1, description="numbers between two lines of one policy rule (room to add a line)")
     room: int = Field(ge=1, description="numbers between the lines of two policy rules (room for a new rule)")
     note_chars: int = Field(ge=0, description="longest per-line rule note the platform accepts (0: none)")
+    filter_numbers: tuple[int, int] = Field((3000, 3998), description=(
+        "first and last ACL number of the compiled filters (advanced ACLs); numbers outside belong to other ACLs "
+        "(management and NAT sources, 3999 the inbound NAT's service selector)"))
+    header: str = Field("", description=(
+        "the line that opens a compiled filter ({n}: its number, {name}: its name); '' where filters are not "
+        "numbered ACLs (nftables)"))
+    rule_line: str = Field("", description="regex of one rule line of that ACL, group 1 its number")
+    note_line: str = Field("", description=(
+        "regex of the per-line note: groups (number, text) after its rule, or (text) before the rule's lines"))
 
 
 class BatfishRendering(_Frozen):

@@ -43,7 +43,6 @@ MULTICAST = ipaddress.IPv4Network("224.0.0.0/4")
 _OWN = ipaddress.IPv4Network("255.255.255.254/32")  # placeholder for a LAN's own subnet in cached lines
 BROADCAST = ipaddress.IPv4Network("255.255.255.255/32")
 UNSPECIFIED = ipaddress.IPv4Network("0.0.0.0/32")
-ACL_BASE = 3000
 # tiers of the tree below the cores: a transit filter goes on a device's link towards a deeper site device
 RANK = {"core": 0, "wan": 1, "vpn_hub": 1, "firewall": 1, "city_edge": 1, "township_router": 2,
         "unit_router": 2, "township_switch": 3, "village_cpe": 4}
@@ -425,6 +424,7 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
     lan_kinds = {"centre", "unit-lan", "township-lan", "village-lan"}
     for host, d in intents.items():
         filters: list[Filter] = []
+        base = platforms.flavour(d.flavour).acl.filter_numbers[0]
         ifaces = []
         dhcp_ifs = {p.interface for p in d.dhcp}
         for i in d.interfaces:
@@ -436,26 +436,26 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
                        [i.address.split("/")[0], *([i.vrrp.vip] if i.vrrp else [])]]
                 rules = comp.ingress_rules(i.zone or "", own, d.township, d.unit, i.name in dhcp_ifs, gws)
                 name = f"CN-FROM-{(i.zone or '').upper()}-{len(filters) + 1}"
-                filters.append(_filter(name, ACL_BASE + len(filters), rules))
+                filters.append(_filter(name, base + len(filters), rules))
                 upd["acl_in"] = name
             elif d.role == "firewall" and i.peer and i.kind == "routed" and not i.nat_outside:
                 name = "CN-FROM-INTERNET"
                 if not any(f.name == name for f in filters):
-                    filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.internet_terms())))
+                    filters.append(_filter(name, base + len(filters), _numbered(comp.internet_terms())))
                 upd["acl_out"] = name
             elif d.role == "city_edge" and kind == "city" and i.address and d.routing.bgp:
                 peer = ipaddress.IPv4Network(f"{d.routing.bgp.neighbors[0].address}/32")
                 local = ipaddress.IPv4Network(f"{i.address.split('/')[0]}/32")
                 name = "CN-FROM-CITY"
-                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.city_terms(peer, local))))
+                filters.append(_filter(name, base + len(filters), _numbered(comp.city_terms(peer, local))))
                 upd["acl_in"] = name
             elif d.role == "vpn_hub" and kind == "internet" and d.vpn and d.vpn.role == "hub":
                 name = f"CN-FROM-SPOKES-{len(filters) + 1}"
-                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.hub_terms(host))))
+                filters.append(_filter(name, base + len(filters), _numbered(comp.hub_terms(host))))
                 upd["acl_in"] = name
             elif comp.transit_peer(d, i):
                 name = f"CN-FROM-SITE-{len(filters) + 1}"
-                filters.append(_filter(name, ACL_BASE + len(filters), _numbered(comp.transit_terms(host, i))))
+                filters.append(_filter(name, base + len(filters), _numbered(comp.transit_terms(host, i))))
                 upd["acl_in"] = name
             ifaces.append(i.model_copy(update=upd) if upd else i)
         if filters:

@@ -8,6 +8,7 @@ shared helpers of the Huawei parser turn the result into facts the way the devic
 
 from __future__ import annotations
 
+from countynet import platforms
 from countynet.intent.models import DeviceIntent
 from countynet.render.roundtrip import Facts
 from countynet.render.roundtrip.huawei_vrp import TTP_OSPF, build_facts, pick_file, run_ttp, ttp_bgp_and_acls
@@ -47,4 +48,5 @@ interface {{ name | _start_ }} mode {{ mode }}
 
 
 def parse(files: dict[str, str], d: DeviceIntent) -> Facts:
-    return build_facts(run_ttp(pick_file(files, d), TEMPLATE), lambda n: f"Bridge-Aggregation{n}")
+    return build_facts(run_ttp(pick_file(files, d), TEMPLATE), lambda n: f"Bridge-Aggregation{n}",
+                       platforms.flavour(d.flavour).acl.filter_numbers)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ttp import ttp
 
+from countynet import platforms
 from countynet.intent.models import DeviceIntent
 from countynet.render.roundtrip import Facts, IfFacts
 from countynet.topology.ranges import expand_ints
@@ -92,11 +93,6 @@ ip route-static {{ net | IP }} {{ mask | IP }} {{ rest | ORPHRASE }}
 
 """ + ttp_bgp_and_acls("acl number")
 
-# compiled filters are advanced ACLs 3000-3998; 2xxx are management/NAT sources, and 3999 selects the published
-# services of an inbound source NAT (Comware `nat inbound 3999`; tests/test_render_h3c.py checks its rules)
-ADVANCED_ACLS = range(3000, 3999)
-
-
 def as_list(value: Any) -> list[dict[str, Any]]:
     """TTP gives a dict for one match and a list for several."""
     if value is None:
@@ -156,8 +152,9 @@ def ospf_areas(raw: dict[str, Any], interfaces: dict[str, IfFacts]) -> dict[str,
     return out
 
 
-def build_facts(raw: dict[str, Any], lag_name: Callable[[str], str]) -> Facts:
-    """Facts from a parse result of the shared shape (both vendors' templates produce it)."""
+def build_facts(raw: dict[str, Any], lag_name: Callable[[str], str], filter_numbers: tuple[int, int]) -> Facts:
+    """Facts from a parse result of the shared shape (both vendors' templates produce it); only the ACLs numbered
+    within `filter_numbers` (the platform registry's compiled-filter range) count as compiled filters."""
     f = Facts()
     host = as_list(raw.get("hostname"))
     f.hostname = host[0]["hostname"] if host else ""
@@ -182,10 +179,11 @@ def build_facts(raw: dict[str, Any], lag_name: Callable[[str], str]) -> Facts:
         for p in as_list(b.get("peers")):
             f.bgp_neighbors[p["address"]] = int(p["remote_as"])
     for acl in as_list(raw.get("acls")):
-        if int(acl["number"]) in ADVANCED_ACLS:
+        if filter_numbers[0] <= int(acl["number"]) <= filter_numbers[1]:
             f.acl_rules[acl.get("name", acl["number"])] = len(as_list(acl.get("rules")))
     return f
 
 
 def parse(files: dict[str, str], d: DeviceIntent) -> Facts:
-    return build_facts(run_ttp(pick_file(files, d), TEMPLATE), lambda n: f"Eth-Trunk{n}")
+    return build_facts(run_ttp(pick_file(files, d), TEMPLATE), lambda n: f"Eth-Trunk{n}",
+                       platforms.flavour(d.flavour).acl.filter_numbers)
