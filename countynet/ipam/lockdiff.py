@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def differences(old: Mapping[K, V], new: Mapping[K, V], keys: Iterable[K] | None = None
+                ) -> list[tuple[K, V | None, V | None]]:
+    """(key, old value, new value) for every key whose value differs between two maps, None where a side lacks
+    the key; in the order of `keys` (default: the sorted union of both maps' keys). Shared by the address lock's
+    and the ACL number lock's change lists."""
+    order = keys if keys is not None else sorted(set(old) | set(new))  # type: ignore[type-var]
+    return [(k, old.get(k), new.get(k)) for k in order if k not in old or k not in new or old[k] != new[k]]
 
 
 def _flat(lock: dict[str, Any]) -> dict[str, str]:
@@ -19,14 +32,13 @@ def _flat(lock: dict[str, Any]) -> dict[str, str]:
 
 
 def lock_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    a, b = _flat(old), _flat(new)
     out = []
-    for key in sorted(set(a) | set(b)):
+    for key, was, now in differences(_flat(old), _flat(new)):
         held = key.startswith("freed.")
-        if key not in b:
-            out.append(f"- {key}: {a[key]} ({'hold ended' if held else 'freed'})")
-        elif key not in a:
-            out.append(f"+ {key}: {b[key]} ({'held' if held else 'new'})")
-        elif a[key] != b[key]:
-            out.append(f"~ {key}: {a[key]} -> {b[key]} (moved)")
+        if now is None:
+            out.append(f"- {key}: {was} ({'hold ended' if held else 'freed'})")
+        elif was is None:
+            out.append(f"+ {key}: {now} ({'held' if held else 'new'})")
+        else:
+            out.append(f"~ {key}: {was} -> {now} (moved)")
     return out

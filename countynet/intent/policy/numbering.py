@@ -39,6 +39,7 @@ import yaml
 from countynet.errors import Diagnostic
 from countynet.fileio import YamlTooLarge, atomic_write_text, load_yaml_bounded
 from countynet.intent.models import AclRule
+from countynet.ipam.lockdiff import differences
 from countynet.platforms.registry import Acl
 
 LOCK_NAME = "acl-numbers.lock.yaml"
@@ -399,11 +400,12 @@ def changes(old: Numbers, new: Numbers) -> list[str]:
         a, b = old.get(host, {}), new.get(host, {})
         for f in sorted(set(a) | set(b)):
             x, y = a.get(f, {}), b.get(f, {})
-            for k in sorted(set(x) | set(y), key=lambda k: (y.get(k, x.get(k, 0)), k)):
-                if k not in y:
-                    out.append(f"- {host} {f} {x[k]} {k} (freed)")
-                elif k not in x:
-                    out.append(f"+ {host} {f} {y[k]} {k} (new)")
-                elif x[k] != y[k]:
-                    out.append(f"~ {host} {f} {k}: {x[k]} -> {y[k]} (renumbered)")
+            in_number_order = sorted(set(x) | set(y), key=lambda k: (y.get(k, x.get(k, 0)), k))
+            for k, was, now in differences(x, y, in_number_order):
+                if now is None:
+                    out.append(f"- {host} {f} {was} {k} (freed)")
+                elif was is None:
+                    out.append(f"+ {host} {f} {now} {k} (new)")
+                else:
+                    out.append(f"~ {host} {f} {k}: {was} -> {now} (renumbered)")
     return out
