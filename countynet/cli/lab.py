@@ -177,7 +177,7 @@ def test(build: Path = typer.Option(None, "--build", help="build directory whose
     console.print(f"{len(results)} flows in {secs}s: {len(bad)} mismatches or errors; reports {js} {md}")
     disagree = False
     try:
-        data, ejs, _ = compare_engines(reader.dir, vdir, out_dir, js)
+        data, ejs, _ = compare_engines(reader.dir, vdir, out_dir, js, (ppath, pset) if pset is not None else None)
         s = data["summary"]
         disagree = data["result"] == "disagreement"
         console.print(f"engines: {s['agree']} agree, {s['disagree']} disagree, {s['unproven']} unproven of "

@@ -37,7 +37,6 @@ KINDS = (INSIDE, BOUNDARY, COUNTER)
 # the lab's internet probe host sits on the first of these networks no county address overlaps, at .100
 INTERNET_LANS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "100.127.255.0/24")
 HOST_OFFSET = 100
-PROTOCOL_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
 
 
 class ProbeSetError(ValueError):
@@ -324,11 +323,12 @@ def load_report(path: Path | None, digest: str) -> dict[str, Any] | None:
 ENGINES = "engines"
 
 
-def compare_engines(build_dir: Path, verify_dir: Path, out_dir: Path, lab_report: Path | None = None
-                    ) -> tuple[dict[str, Any], Path, Path]:
+def compare_engines(build_dir: Path, verify_dir: Path, out_dir: Path, lab_report: Path | None = None,
+                    probe_set: tuple[Path, ProbeSet] | None = None) -> tuple[dict[str, Any], Path, Path]:
     """The comparison table of the offline, Batfish and lab reports of one build, written as `engines.json` /
     `engines.md` in `out_dir`. The offline report (`verify_dir/verify-offline.json`) is required; the probe set,
-    the Batfish report and the lab report are used when present (and refused when made from another build)."""
+    the Batfish report and the lab report are used when present (and refused when made from another build).
+    `probe_set` is the (path, set) the lab run already read and sent; without it, `verify_dir`'s probe set."""
     from countynet.outputs.reports import write_reports
 
     digest = manifest_digest(build_dir)
@@ -338,8 +338,12 @@ def compare_engines(build_dir: Path, verify_dir: Path, out_dir: Path, lab_report
                             "--offline` first)")
     batfish = load_report(verify_dir / "verify-batfish.json", digest)
     lab = load_report(lab_report, digest)
-    probes_path = verify_dir / PROBES_FILE
-    probes = read_probe_set(probes_path, build_dir) if probes_path.is_file() else None
+    probes: ProbeSet | None
+    if probe_set is not None:
+        probes_path, probes = probe_set
+    else:
+        probes_path = verify_dir / PROBES_FILE
+        probes = read_probe_set(probes_path, build_dir) if probes_path.is_file() else None
     rows = engine_rows(offline, probes, batfish, lab)
     sources = {"offline": str(verify_dir / "verify-offline.json"),
                "batfish": str(verify_dir / "verify-batfish.json") if batfish else NO_SERVER,
