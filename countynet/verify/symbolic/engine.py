@@ -118,6 +118,9 @@ class Engine:
 
     def __init__(self, backend: str | None = None) -> None:
         self.bdd, self.backend = _manager(backend)
+        # the last packet's variable assignment: membership questions come in runs about one packet (the rule a
+        # packet belongs to asks every policy rule), and building the 128-variable map dominated them
+        self._last: tuple[Packet, dict[str, bool]] | None = None
         for f in FIELDS:
             self.bdd.declare(*f.vars)
         self.bdd.configure(reordering=False)
@@ -263,9 +266,14 @@ class Engine:
     # -- concrete packets ----------------------------------------------------------------------------------
 
     def _assignment(self, packet: Packet) -> dict[str, bool]:
+        last = self._last  # one read: another thread may replace it
+        if last is not None and last[0] == packet:
+            return last[1]
         values = {PROTOCOL: packet.protocol, DST: int(packet.dst), SRC: int(packet.src), DPORT: packet.dport,
                   SPORT: packet.sport, FLAGS: packet.flags, ICMP_TYPE: packet.icmp_type, ICMP_CODE: packet.icmp_code}
-        return {var: bool(v >> (f.width - 1 - i) & 1) for f, v in values.items() for i, var in enumerate(f.vars)}
+        out = {var: bool(v >> (f.width - 1 - i) & 1) for f, v in values.items() for i, var in enumerate(f.vars)}
+        self._last = (packet, out)
+        return out
 
     def packet_space(self, packet: Packet) -> BDD:
         """The set holding only `packet`."""
