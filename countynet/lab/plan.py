@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from countynet.intent.models import DeviceIntent, Interface
 from countynet.lab.linuxify import L2_KINDS, Linuxified, linuxify_full, vrrp_masters
-from countynet.outputs.probes import INTERNET_LANS, city_host, city_lan, internet_host, internet_lan
+from countynet.outputs.probes import city_host, city_lan, internet_host, internet_lan
 
 MGMT_NET = ipaddress.IPv4Network("198.18.0.0/16")
 MGMT_HOST = "198.18.0.1"
@@ -23,8 +23,6 @@ INET_NS = "cn-internet"
 CITY_NS = "cn-city"
 INET_HOST_NS = "cn-inet-host"
 CITY_HOST_NS = "cn-city-host"
-# the internet probe's LAN: the first of these that no intent address overlaps (shared with verify's probe set)
-INET_LANS = INTERNET_LANS
 
 
 def short(host: str) -> str:

@@ -24,6 +24,7 @@ import networkx as nx
 
 from countynet.outputs.csv_exports import to_csv
 from countynet.topology.hosting import hosted
+from countynet.topology.ranges import expand_ports
 
 if TYPE_CHECKING:
     from countynet.intent.models import DeviceIntent
@@ -39,12 +40,6 @@ PLANE_ZH = {"intranet": "政务内网", "extranet": "政务外网"}
 INTERNET = "internet"
 U_PX, WIDTH, LEFT = 18, 360, 40
 SWITCH_U = 1  # the rack switch sits in the units below first_u (U1)
-
-
-def _ports(rack: Rack) -> list[str]:
-    from countynet.topology.ranges import expand_ports
-
-    return expand_ports(rack.ports)
 
 
 def machine_room_files(result: BuildResult) -> dict[str, str]:
@@ -143,7 +138,7 @@ def _capacity(racks: dict[str, Rack], servers: dict[str, tuple[Unit, HostedServe
         mine = [servers[n][1] for n, p in placement.items() if p["rack"] == rack.name]
         rows.append(["机柜 rack", rack.name, sum(s.size.u for s in mine), rack.units - rack.first_u + 1,
                      sum(s.size.watts for s in mine), rack.power_watts, sum(s.size.ports for s in mine),
-                     len(_ports(rack))])
+                     len(expand_ports(rack.ports))])
     units: dict[str, list[HostedServer]] = {}
     for n in placement:
         units.setdefault(servers[n][0].id, []).append(servers[n][1])

@@ -47,17 +47,13 @@ def compile_topology(root: Path) -> BuildResult:
 
 def _compile(root: Path) -> BuildResult:
     topo = load(root)
-    old, diags = lockfile.read(topo.root)
-    if diags:
-        col = Collector("validate")
-        col.extend(diags)
-        col.raise_if_errors()
     from countynet.intent.policy import numbering
 
-    acl_numbers, diags = numbering.read(topo.root)  # the ACL number lock: a bad one stops the build here
-    if diags:
+    old, diags = lockfile.read(topo.root)
+    acl_numbers, acl_diags = numbering.read(topo.root)  # the ACL number lock: a bad one stops the build too
+    if diags or acl_diags:
         col = Collector("validate")
-        col.extend(diags)
+        col.extend([*diags, *acl_diags])
         col.raise_if_errors()
     intents, new, internal = build_intents(topo, old)
     from countynet.intent.policy.compile import apply_policy

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from countynet.intent.models import AclRule, DeviceIntent, DhcpPool
-from countynet.intent.policy.remarks import policy_rule_of
+from countynet.intent.policy.remarks import REPLIES, policy_rule_of
 from countynet.ipam.addr import int2ip, ip, ip2int, network_int, prefixlen, same_subnet
 from countynet.topology.ranges import compress_ints
 
@@ -175,7 +175,7 @@ def acl_note(remark: str, limit: int) -> str:
     a rule description; parentheses and every other character become spaces), one line, at most `limit`
     characters (the flavour's `acl.note_chars`); '' when `limit` is 0 or nothing is left."""
     rule = policy_rule_of(remark)
-    text = (f"{rule} replies" if remark.endswith(" (replies)") else rule) if rule else remark
+    text = (f"{rule} replies" if remark.endswith(REPLIES) else rule) if rule else remark
     text = " ".join(_NOTE_UNSAFE.sub(" ", text).split())
     return text[:limit].rstrip() if limit > 0 else ""
 

@@ -55,7 +55,7 @@ def nat(dev: DevicePlan, facts: Facts, layout: Layout) -> Nat | None:
     public = {h: ip(host(out.address, FIRST_PUBLISHED + n)) for n, h in enumerate(hosts)}
     static = [StaticNat(name=f"{h}-{proto}{port}", inside=ip(facts.address("zone_host", h)), outside=public[h],
                         protocol=proto, port=port) for h, proto, port in exp.published]
-    pool = inbound_pool(dev, facts) if static else None
+    pool = inbound_pool(dev, facts)  # None unless a service is published
     inbound = None
     if pool:
         addrs = list(ipaddress.IPv4Network(pool).hosts())

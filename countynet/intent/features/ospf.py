@@ -8,7 +8,8 @@ from __future__ import annotations
 import ipaddress
 
 from countynet.intent.facts import Facts
-from countynet.intent.features.route_filters import BLOCKS, area_prefixes, import_filter
+from countynet.intent.features.nat import inbound_pool
+from countynet.intent.features.route_filters import area_prefixes, area_ranges, import_filter
 from countynet.intent.models import AuthKey, Ospf, OspfArea
 from countynet.intent.parts import Layout
 from countynet.intent.plan import BACKBONE, DevicePlan, area_id
@@ -27,12 +28,12 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
             a = area_id(tw.area)
             if a in areas:
                 areas[a] = OspfArea(id=a, type=r.township_area_type,
-                                    ranges=[facts.address(b, tw.id) for b in BLOCKS],
+                                    ranges=area_ranges(facts, a),
                                     export_filter=area_prefixes(facts, a))
         ua = area_id(r.unit_area)
         if ua in areas:
             areas[ua] = OspfArea(id=ua, type=r.township_area_type,
-                                 ranges=[facts.topo.county.pools.unit_lan.prefix or ""],
+                                 ranges=area_ranges(facts, ua),
                                  export_filter=area_prefixes(facts, ua))
     else:
         for a in list(areas):
@@ -48,10 +49,10 @@ def ospf(dev: DevicePlan, facts: Facts, layout: Layout) -> Ospf | None:
         # the second one takes over only when the first stops advertising its default
         out.default_originate = True
         out.default_metric = 1 if facts.firewalls.index(dev.name) == 0 else 100
-        pools = [s.prefix for s in layout.static if s.interface == "null"]  # inbound source NAT (nat.py)
-        if pools:
+        pool = inbound_pool(dev, facts)  # inbound source NAT (nat.py), a null route OSPF announces
+        if pool:
             out.redistribute = ["static"]
-            out.redistribute_prefixes = pools
+            out.redistribute_prefixes = [pool]
     if dev.role == "vpn_hub":
         out.redistribute = ["static"]
         out.redistribute_prefixes = [s.prefix for s in layout.static if s.prefix != "0.0.0.0/0"]

@@ -32,7 +32,10 @@ BLOCKS = ("township_lan_block", "township_link_block", "village_block")  # a tow
 def _sorted(prefixes: Iterable[str]) -> list[str]:
     """Distinct prefixes in address order, none covered by another of the list."""
     nets = sorted({ipaddress.IPv4Network(p) for p in prefixes}, key=lambda n: (n.network_address, n.prefixlen))
-    kept = [n for n in nets if not any(o != n and n.subnet_of(o) for o in nets)]
+    kept: list[ipaddress.IPv4Network] = []
+    for n in nets:  # a covering prefix sorts before what it covers, and kept prefixes are disjoint: check the last
+        if not (kept and n.subnet_of(kept[-1])):
+            kept.append(n)
     return [str(n) for n in kept]
 
 

@@ -34,7 +34,7 @@ from countynet import platforms
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
 from countynet.intent.policy.numbering import AclNumbers
-from countynet.intent.policy.remarks import DHCP, FINAL_DENY
+from countynet.intent.policy.remarks import DHCP, FINAL_DENY, REPLIES
 from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
 from countynet.topology.policy_models import ICMP_REPLIES, PolicyFile, Rule, parse_port
@@ -360,7 +360,7 @@ def _replies(policy: PolicyFile, r: Rule, src: Net, dst: Net, action: str = "per
             if lo not in ICMP_REPLIES:
                 continue
             lo = ICMP_REPLIES[lo]
-        out.append(Term(proto, src, dst, lo, hi, reply=True, remark=f"{r.name} (replies)", action=action))
+        out.append(Term(proto, src, dst, lo, hi, reply=True, remark=r.name + REPLIES, action=action))
     return out
 
 
@@ -424,7 +424,8 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
     lan_kinds = {"centre", "unit-lan", "township-lan", "village-lan"}
     for host, d in intents.items():
         filters: list[Filter] = []
-        base = platforms.flavour(d.flavour).acl.filter_numbers[0]
+        acl = platforms.flavour(d.flavour).acl
+        base = acl.filter_numbers[0]
         ifaces = []
         dhcp_ifs = {p.interface for p in d.dhcp}
         for i in d.interfaces:
@@ -459,7 +460,6 @@ def apply_policy(intents: dict[str, DeviceIntent], policy: PolicyFile, internal:
                 upd["acl_in"] = name
             ifaces.append(i.model_copy(update=upd) if upd else i)
         if filters:
-            acl = platforms.flavour(d.flavour).acl
             filters = [_filter(f.name, f.number, numbers.number(host, f.name, f.rules, acl)) for f in filters]
         out[host] = d.model_copy(update={"filters": filters, "interfaces": ifaces}) if filters else d
     return out, numbers.warnings()
