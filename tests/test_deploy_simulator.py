@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from countynet.deploy import audit
 from countynet.deploy.engine import deploy, rollback
-from countynet.deploy.model import Outcome, Report
+from countynet.deploy.model import Outcome
 from countynet.deploy.secrets import SecretStore
 from tests.deploy_helpers import Workspace, make_intent
 from tests.simulators.vendor_cli import Device, Simulator, lines, parse
@@ -128,19 +127,11 @@ def test_dry_run_commit_confirm_idempotent(lab: Lab, flavor: str) -> None:
     assert all(x["device"] == "r1" and x["who"] for x in records)
 
 
-def _deploy_with_auditor_secret(lab: Lab, value: str) -> Report:
-    """A committing deploy with the auditor's secret in the environment only while it runs."""
-    os.environ["COUNTYNET_SECRET_AAA_AUDITOR"] = value
-    try:
-        return deploy(lab.ws.options(commit=True))
-    finally:
-        del os.environ["COUNTYNET_SECRET_AAA_AUDITOR"]
-
-
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
-def test_new_secret_line_is_resolved_and_masked(lab: Lab, flavor: str) -> None:
+def test_new_secret_line_is_resolved_and_masked(lab: Lab, flavor: str, monkeypatch: pytest.MonkeyPatch) -> None:
     dev = lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True))
-    rep = _deploy_with_auditor_secret(lab, "An0ther-Secret")
+    monkeypatch.setenv("COUNTYNET_SECRET_AAA_AUDITOR", "An0ther-Secret")
+    rep = deploy(lab.ws.options(commit=True))
     r = rep.results["r1"]
     assert r.outcome == Outcome.COMMITTED, r.detail
     assert any("An0ther-Secret" in line for line in run_text(dev))      # the device got the value
@@ -198,11 +189,13 @@ LEAK_SECRET = "Leak-Me-Not-7f3a9c"
 
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_rejected_secret_line_is_masked_everywhere(lab: Lab, flavor: str, capfd: pytest.CaptureFixture[str],
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
     # the simulator refuses the auditor's line, the one holding the secret
     lab.add("r1", flavor, running_cfg(flavor), intended_cfg(flavor, user2=True), reject=r"auditor")
-    rep = _deploy_with_auditor_secret(lab, LEAK_SECRET)
+    monkeypatch.setenv("COUNTYNET_SECRET_AAA_AUDITOR", LEAK_SECRET)
+    rep = deploy(lab.ws.options(commit=True))
     r = rep.results["r1"]
     assert r.outcome == Outcome.REJECTED, r.detail
     assert "auditor" in r.detail                       # the engineer still sees which line was refused

@@ -126,21 +126,17 @@ def checker(bundled_build: Path) -> Checker:
     return ch
 
 
-def _intent(build: Path, host: str) -> dict:  # type: ignore[type-arg]
-    import yaml
-
-    return yaml.safe_load((build / "intent" / f"{host}.yaml").read_text(encoding="utf-8"))
-
-
 def _server_ip(build: Path, host: str) -> str:
-    return str(_intent(build, host)["server"] and next(
-        i["address"] for i in _intent(build, host)["interfaces"] if i.get("address"))).split("/")[0]
+    """The server's address (its one addressed interface)."""
+    d = BuildReader(build).intent(host)
+    assert d.server is not None, host
+    return next(i.address for i in d.interfaces if i.address).split("/")[0]
 
 
 def _lan_host(build: Path, unit: str) -> str:
     """An address inside a unit's LAN (its router's LAN gateway + 10)."""
-    d = _intent(build, f"yx-u-{unit}")
-    lan = next(i["address"] for i in d["interfaces"] if i.get("zone") == "unit-lan")
+    d = BuildReader(build).intent(f"yx-u-{unit}")
+    lan = next(i.address for i in d.interfaces if i.zone == "unit-lan" and i.address)
     return str(ipaddress.IPv4Interface(lan).ip + 10)
 
 
@@ -175,8 +171,8 @@ def test_extranet_server_reachable_from_internet_only_on_published_services(chec
         assert _admits(checker, outside, web, port)[0] is False
     for host in ("yx-web-investment", "yx-fin-ex-1", "yx-edu-ex-1"):  # not published
         assert _admits(checker, outside, _server_ip(bundled_build, host), 443)[0] is False
-    fw = _intent(bundled_build, "yx-fw-1")
-    assert any(s["inside"] == web for s in fw["nat"]["static"])
+    fw = BuildReader(bundled_build).intent("yx-fw-1")
+    assert fw.nat is not None and any(s.inside == web for s in fw.nat.static)
 
 
 def test_no_path_between_intranet_and_extranet_or_internet(bundled_build: Path) -> None:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,15 +28,14 @@ from countynet.verify.exhaustive import Checker
 from countynet.verify.probes import DEFAULT_MAX_PER_PAIR, draw
 from countynet.verify.symbolic import Packet
 from countynet.verify.symbolic.concrete import admits
-from tests.conftest import ROOT
+from tests.test_build_reader import cli
 from tests.test_lab_run import SCOPE
+from tests.test_verify_exhaustive import drop_final_deny, mutate
 
 
 def verify(*args: str) -> subprocess.CompletedProcess[str]:
     """`countynet verify ARGS` as an engineer runs it (a process; BATFISH_HOST unset: no server here)."""
-    env = {k: v for k, v in os.environ.items() if k != "BATFISH_HOST"}
-    return subprocess.run([sys.executable, "-m", "countynet", "verify", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=600)
+    return cli("verify", *args)
 
 
 @pytest.fixture(scope="module")
@@ -190,17 +186,6 @@ def test_verify_cli_writes_probes_and_a_bad_scope_exits_2(bundled_build: Path, t
     assert "| status | what |" in (tmp_path / "engines.md").read_text()
 
 
-def _mutated(bundled_build: Path, tmp_path: Path, host: str, change) -> Path:  # type: ignore[no-untyped-def]
-    out = tmp_path / "build"
-    shutil.copytree(bundled_build, out)
-    cfg = out / "configs" / host / f"{host}.cfg"
-    text = cfg.read_text()
-    new = change(text)
-    assert new != text
-    cfg.write_text(new)
-    return out
-
-
 
 def _verify_disagrees(out: Path, tmp_path: Path) -> tuple[Path, ProbeSet]:
     """`verify --offline --probes SCOPE --compare` on a mutated build: it must exit 1; the reports dir and probe set."""
@@ -216,16 +201,7 @@ def test_a_dropped_final_deny_shows_in_the_table(bundled_build: Path, tmp_path: 
     admits regions the policy does not; the probe set lists them (kind network-only) with a probe inside each,
     and the three-engine table shows the disagreement and exits 1. The leak is one-way (the answers are still
     dropped), so the probes' connections fail as the policy says: the table says so too."""
-    def change(text: str) -> str:
-        m = next(m for m in re.finditer(r"^acl number \d+\n(?: .*\n)+", text, flags=re.M)
-                 if "CN-FROM-COMPOUND" in m.group(0))
-        block = m.group(0)
-        final = re.findall(r"^ rule (\d+) deny ip source any destination any\n", block, flags=re.M)
-        assert final, block[-300:]
-        # the final deny and its description line, if the renderer writes one
-        return text[:m.start()] + re.sub(rf"^ rule {final[-1]} .*\n", "", block, flags=re.M) + text[m.end():]
-
-    out = _mutated(bundled_build, tmp_path, "yx-core-1", change)
+    out = mutate(bundled_build, tmp_path, "yx-core-1", drop_final_deny)
     reports, ps = _verify_disagrees(out, tmp_path)
     extra = [r for r in ps.regions if r.kind == "network-only"]
     assert extra and all(r.src_zone == "compound" for r in extra), [r.text for r in extra][:5]
@@ -247,7 +223,7 @@ def test_a_swapped_permit_shows_in_the_probes(bundled_build: Path, tmp_path: Pat
         assert m, "no reply line on the city edge"
         return text[:m.start()] + f"{m.group(1)}deny {m.group(2)}" + text[m.end():]
 
-    out = _mutated(bundled_build, tmp_path, "yx-city-1", change)
+    out = mutate(bundled_build, tmp_path, "yx-city-1", change)
     reports, ps = _verify_disagrees(out, tmp_path)
     lost = [p for p in ps.probes if p.expected == "allowed" and p.offline == "denied"]
     assert lost and all(p.dst_zone == "city" and p.protocol == "tcp" for p in lost), lost[:3]

@@ -16,6 +16,7 @@ import pytest
 from countynet import platforms
 from countynet.intent.models import AuthKey, DeviceIntent
 from countynet.render.engine import render_device
+from tests.test_compliance import sections
 
 
 def _ospf_links(intents: dict[str, DeviceIntent]) -> list[tuple[DeviceIntent, str, DeviceIntent, str]]:
@@ -230,18 +231,8 @@ def _vrp_prefix_lists(text: str) -> dict[str, list[str]]:
 
 def _route_policy(text: str, name: str) -> list[tuple[str, int, list[str]]]:
     """(action, node, its if-match lines) of route-policy `name`, in order."""
-    nodes: list[tuple[str, int, list[str]]] = []
-    lines = text.splitlines()
-    for n, line in enumerate(lines):
-        m = re.match(rf"^route-policy {name} (permit|deny) node (\d+)$", line)
-        if m:
-            body = []
-            for x in lines[n + 1:]:
-                if not x.startswith(" "):
-                    break
-                body.append(x.strip())
-            nodes.append((m.group(1), int(m.group(2)), body))
-    return nodes
+    return [(m.group(1), int(m.group(2)), [x.strip() for x in body]) for head, body in sections(text).items()
+            if (m := re.match(rf"^route-policy {name} (permit|deny) node (\d+)$", head))]
 
 
 @pytest.mark.parametrize("host", ["yx-aonan-rt1", "yx-gaoxi-rt1", "yx-wan-1"])
@@ -264,7 +255,7 @@ def test_rendered_import_filter_is_the_intent(bundled, host: str) -> None:
         assert body[0].startswith(match_pfx) and body[1].startswith(match_nh)
         assert plists[pfx] == r.prefixes and plists[nh] == [f"{x}/32" for x in r.next_hops]
     deny, rest = nodes[-2], nodes[-1]
-    assert deny[0] == "deny" and rest == ("permit", rest[1], [])
+    assert deny[0] == "deny" and rest[0] == "permit" and rest[2] == []
     assert sorted(plists[deny[2][0].removeprefix(match_nh + " ")]) == \
         sorted(f"{x}/32" for r in rules for x in r.next_hops)
     assert re.search(r"^ospf 1 .*\n(?: .*\n)*? filter-policy route-policy OSPF-IN import$", text, re.M)

@@ -63,19 +63,21 @@ def _acl_block(text: str, description: str) -> tuple[int, int]:
     raise AssertionError(f"no ACL described {description}")
 
 
+def drop_final_deny(text: str) -> str:
+    """A Huawei configuration whose CN-FROM-COMPOUND filter lost its final deny (and that rule's description)."""
+    a, b = _acl_block(text, "CN-FROM-COMPOUND")
+    block = text[a:b]
+    rules = [ln for ln in block.splitlines() if re.match(r" rule \d+ (?:permit|deny) ", ln)]
+    last = rules[-1]
+    assert re.match(r" rule \d+ deny ip source any destination any", last), last
+    number = last.split()[1]  # the rule and its `rule N description` line go together
+    kept = [ln for ln in block.splitlines(keepends=True) if not ln.startswith(f" rule {number} ")]
+    return text[:a] + "".join(kept) + text[b:]
+
+
 def test_dropped_final_deny_is_caught(bundled_build: Path, baseline: Result, tmp_path: Path) -> None:
     """Huawei traffic-policy forwards what no rule matches: without its final deny the compound reaches more."""
-    def change(text: str) -> str:
-        a, b = _acl_block(text, "CN-FROM-COMPOUND")
-        block = text[a:b]
-        rules = [ln for ln in block.splitlines() if re.match(r" rule \d+ (?:permit|deny) ", ln)]
-        last = rules[-1]
-        assert re.match(r" rule \d+ deny ip source any destination any", last), last
-        number = last.split()[1]  # the rule and its `rule N description` line go together
-        kept = [ln for ln in block.splitlines(keepends=True) if not ln.startswith(f" rule {number} ")]
-        return text[:a] + "".join(kept) + text[b:]
-
-    d = caught(baseline, mutate(bundled_build, tmp_path, "yx-core-1", change), "yx-core-1", "extra-allow")
+    d = caught(baseline, mutate(bundled_build, tmp_path, "yx-core-1", drop_final_deny), "yx-core-1", "extra-allow")
     assert d["from"] == "compound" and "default action" in " ".join(d["explain"])
 
 
