@@ -232,19 +232,13 @@ def test_core_and_wan_pass_the_vendor_grammar(devices: dict[str, tuple[str, list
     assert not bad, "vendor grammar findings not waived in docs/vendor-evidence.yaml:\n" + "\n".join(bad)
 
 
-# Flavours whose unverified share is still above MAX_UNVERIFIED_SHARE (measured on the register; see
-# docs/vendor-evidence.md for what was tried). Each is a strict xfail: when evidence brings one under the target, its
-# test passes unexpectedly and it must leave this table.
-SHARE_NOT_MET: dict[str, str] = {}
 FLAVOURS = ("huawei_vrp8_ce", "huawei_vrp8_ne", "huawei_vrp5", "h3c_comware7", "cisco_iosxe")
 
 
-@pytest.mark.parametrize("flavour", [
-    pytest.param(fl, marks=pytest.mark.xfail(strict=True, reason=f"issue 11 target not met: {SHARE_NOT_MET[fl]}"))
-    if fl in SHARE_NOT_MET else fl for fl in FLAVOURS])
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_unverified_share_per_flavour(register: dict, flavour: str) -> None:
-    """At most 10% of a flavour's forms without evidence either way (every flavour meets it today; a flavour that
-    falls behind is named in SHARE_NOT_MET as a strict xfail with the reason)."""
+    """At most 10% of a flavour's forms without evidence either way (docs/vendor-evidence.md says what was tried
+    for the rest)."""
     forms = register["flavours"][flavour]["forms"]
     unverified = [f"{e['view']}: {e['form']}" for e in forms if e["verdict"] == "unverified"]
     share = len(unverified) / len(forms)
