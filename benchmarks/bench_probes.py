@@ -51,9 +51,7 @@ def main() -> None:
         print(f"exhaustive check: {time.perf_counter() - t:.2f} s, {len(checker.eps)} endpoints")
         for scope in args.scopes:
             default = scope == "default"
-            hosts = scopemod.select(reader.hosts, None if default else scope)
-            if default:
-                hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
+            hosts = scopemod.lab_hosts(reader.hosts, None if default else scope, reader.flows)
             t = time.perf_counter()
             ps = draw(checker, hosts, scope, manifest_digest(build), args.per_pair)
             secs = time.perf_counter() - t

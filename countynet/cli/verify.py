@@ -188,12 +188,10 @@ def _probes(reader: Any, rep: Any, scope: str, per_pair: int, reports: Path, dig
 
     default = scope.strip() in ("", "default")
     try:
-        hosts = scopemod.select(reader.hosts, None if default else scope)
+        hosts = scopemod.lab_hosts(reader.hosts, None if default else scope, reader.flows)
     except scopemod.ScopeError as exc:
         err.print(f"error: --probes: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
-    if default:
-        hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
     import time
 
     t = time.perf_counter()

@@ -42,9 +42,7 @@ def select(reader: BuildReader, scope: str | None) -> tuple[dict[str, DeviceInte
     """The scope's hostnames (from the manifest's host table) and their intents, each intent file checked
     against the manifest (raises ScopeError / BuildError). Without a scope, the default demo scope plus the
     centre servers the probe matrix targets."""
-    hosts = scopemod.select(reader.hosts, scope)
-    if not scope:
-        hosts |= scopemod.probe_servers(reader.hosts, reader.flows())
+    hosts = scopemod.lab_hosts(reader.hosts, scope, reader.flows)
     reader.check([f"intent/{h}.yaml" for h in sorted(hosts)])
     return reader.intents(sorted(hosts)), hosts
 

@@ -10,7 +10,7 @@ choosing the devices reads no intent file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from countynet.outputs.flows import Flow
@@ -67,3 +67,13 @@ def probe_servers(hosts: Facts, flows: Iterable[Flow]) -> set[str]:
     return {f.dst_device for f in flows
             if f.dst_device in hosts and hosts[f.dst_device]["role"] == "server"
             and hosts[f.dst_device]["site"] == "centre"}
+
+
+def lab_hosts(hosts: Facts, scope: str | None, flows: Callable[[], Iterable[Flow]]) -> set[str]:
+    """The hostnames a lab of `scope` brings up (raises ScopeError): the scope's devices; without a scope, the demo
+    scope plus the centre servers the probe matrix targets (`flows` is asked only then). `lab up`, `verify
+    --probes` and the probe benchmark share it, so the probe set is drawn for the devices the lab runs."""
+    out = select(hosts, scope)
+    if not scope:
+        out |= probe_servers(hosts, flows())
+    return out
