@@ -51,6 +51,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` to `path` atomically unless the file already holds exactly it; True when it was written."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write_text(path, text)
+    return True
+
+
 class StagedDir:
     """Collects files under a temporary directory, then swaps it in for `target` on commit()."""
 

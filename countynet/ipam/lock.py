@@ -76,11 +76,6 @@ def dump(data: dict[str, Any]) -> str:
 
 def write(topology_dir: Path, data: dict[str, Any]) -> bool:
     """Write the lock atomically; return True when it changed."""
-    from countynet.fileio import atomic_write_text
+    from countynet.fileio import write_if_changed
 
-    path = topology_dir / LOCK_NAME
-    text = dump(data)
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    atomic_write_text(path, text)
-    return True
+    return write_if_changed(topology_dir / LOCK_NAME, dump(data))

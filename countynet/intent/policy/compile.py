@@ -33,7 +33,7 @@ from typing import Any
 from countynet import platforms
 from countynet.errors import Diagnostic
 from countynet.intent.models import AclRule, DeviceIntent, Filter
-from countynet.intent.policy.numbering import AclNumbers
+from countynet.intent.policy.numbering import AclNumbers, replaced
 from countynet.intent.policy.remarks import DHCP, FINAL_DENY, REPLIES
 from countynet.intent.policy.rules import active_rules
 from countynet.intent.policy.zones import ANY, Member, Net, ZoneMap, collapse, zone_map
@@ -376,22 +376,12 @@ def _dedupe(terms: list[Term]) -> list[Term]:
 
 
 def filled(rule: AclRule, fill: dict[str, str]) -> AclRule:
-    """A copy of a cached line with its placeholder addresses filled in.
-
-    Built directly from the template's field values (which pydantic validated or constructed already):
-    `model_construct` costs ~9 us a line and a province build makes 1.4 million lines. A test checks the
-    result equals a validated model."""
+    """A copy of a cached line with its placeholder addresses filled in (`numbering.replaced`: no re-validation
+    of the template's already valid fields)."""
     if rule.source not in fill and rule.destination not in fill:
         return rule  # immutable in practice: shared lines (DHCP, multicast, final deny) are never edited
-    out = object.__new__(AclRule)
-    values = dict(rule.__dict__)
-    values["source"] = fill.get(rule.source, rule.source)
-    values["destination"] = fill.get(rule.destination, rule.destination)
-    object.__setattr__(out, "__dict__", values)
-    object.__setattr__(out, "__pydantic_fields_set__", rule.__pydantic_fields_set__)
-    object.__setattr__(out, "__pydantic_extra__", None)
-    object.__setattr__(out, "__pydantic_private__", None)
-    return out
+    return replaced(rule, source=fill.get(rule.source, rule.source),
+                    destination=fill.get(rule.destination, rule.destination))
 
 
 def _numbered(terms: list[Term]) -> list[AclRule]:
