@@ -74,7 +74,9 @@ def test_layer1_has_every_physical_link_once(bundled, snapshot) -> None:
     for host, d in bundled.intents.items():
         for i in d.interfaces:
             if i.kind in PHYSICAL and i.peer and i.peer.host in bundled.intents:
-                wanted.add(frozenset({(host, cisco_name(i.name)), (i.peer.host, cisco_name(i.peer.interface))}))
+                far = bundled.intents[i.peer.host].flavour
+                wanted.add(frozenset({(host, cisco_name(i.name, d.flavour)),
+                                      (i.peer.host, cisco_name(i.peer.interface, far))}))
     assert edges == wanted
     # and every edge names interfaces that exist in the verification configs
     for e in data["edges"]:

@@ -243,7 +243,9 @@ def _batfish(reader: Any, offline_rep: Any, checks: Any, ref: Any, against: str 
     verdicts, findings, diffs = run_batfish(reader, checks, offline_rep.verdicts, ref)
     disagree = sum(b.observed != o.observed for b, o in zip(verdicts, offline_rep.verdicts, strict=True))
     probe_data: dict[str, Any] = {}
-    ppath = reports / "probes.json"
+    from countynet.outputs.probes import PROBES_FILE
+
+    ppath = reports / PROBES_FILE
     if ppath.is_file():  # the probe set drawn for the lab: Batfish's word on the same packets
         from countynet.outputs.flows import mismatch_finding
         from countynet.outputs.probes import ProbeSetError, read_probe_set

@@ -28,18 +28,13 @@ HEADER_VERIFY = ("!BATFISH_FORMAT: cisco_ios\n"
 
 
 @functools.cache
-def _renames(flavour: str | None) -> tuple[tuple[re.Pattern[str], str], ...]:
-    chosen = [platforms.flavour(flavour)] if flavour else list(platforms.flavours().values())
-    seen: dict[str, str] = {}
-    for fl in chosen:
-        for pat, repl in fl.batfish.rename:
-            seen.setdefault(pat, repl)
-    return tuple((re.compile(p), r) for p, r in seen.items())
+def _renames(flavour: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(p), r) for p, r in platforms.flavour(flavour).batfish.rename)
 
 
-def cisco_name(name: str, flavour: str | None = None) -> str:
+def cisco_name(name: str, flavour: str) -> str:
     """`name` as the Cisco verification rendering calls it, by the renames of `flavour` in the platform registry
-    (`batfish.rename`); without a flavour, by the first matching rename of any flavour. Unmatched: unchanged."""
+    (`batfish.rename`). Unmatched: unchanged."""
     for pat, repl in _renames(flavour):
         if pat.match(name):
             return pat.sub(repl, name)
@@ -219,4 +214,3 @@ def snapshot_files(intents: dict[str, DeviceIntent], configs: dict[str, dict[str
     out["batfish/batfish/layer1_topology.json"] = json.dumps(topo, indent=1) + "\n"
     out["batfish/batfish/isp_config.json"] = json.dumps(isp_config(intents), indent=1) + "\n"
     return out, problems
-

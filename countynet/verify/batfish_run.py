@@ -116,11 +116,11 @@ def start_location(flow: Flow, zm: ZoneMap, intents: dict[str, DeviceIntent]) ->
     if kind == "internet":
         fw = sorted(h for h, d in intents.items() if d.role == "firewall")[0]
         out = next(i.name for i in intents[fw].interfaces if i.nat_outside)
-        return f"@enter({fw}[{cisco_name(out)}])"
+        return f"@enter({fw}[{cisco_name(out, intents[fw].flavour)}])"
     if kind == "city":
         h = next(h for h, d in intents.items() if d.role == "city_edge")
         iface = next(i.name for i in intents[h].interfaces if i.acl_in)
-        return f"@enter({h}[{cisco_name(iface)}])"
+        return f"@enter({h}[{cisco_name(iface, intents[h].flavour)}])"
     if kind == "device-mgmt":
         return flow.src_device
     import ipaddress
@@ -130,7 +130,7 @@ def start_location(flow: Flow, zm: ZoneMap, intents: dict[str, DeviceIntent]) ->
     # the flow's source device is its gateway, or a host of the segment (source_hosts): enter at the gateway
     m = next((m for m in members if m.device == flow.src_device and addr in m.prefix), None) or next(
         m for m in members if addr in m.prefix)
-    return f"@enter({m.device}[{cisco_name(m.interface)}])"
+    return f"@enter({m.device}[{cisco_name(m.interface, intents[m.device].flavour)}])"
 
 
 class BatfishChecks:
