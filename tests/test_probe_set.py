@@ -70,16 +70,12 @@ def test_every_admitted_region_of_every_lab_pair_has_a_probe(checked, probe_set,
     assert probe_set.pairs == n * (n - 1) + 2 * n * outside, (probe_set.pairs, n, outside)
 
     e = c.e
-    eps = {ep.name: ep for ep in c.eps}
-    expected: dict[tuple[str, str], int] = {}
-    for r in probe_set.regions:
-        expected.setdefault((r.src_endpoint, r.dst_endpoint), 0)
+    in_scope = _in_scope(probe_set)
     # every pair with admitted traffic, recomputed: the policy's new connections between the two endpoints
     count = 0
     for a in c.eps:
         for b in c.eps:
-            if a is b or (a.outside and b.outside) or a.name not in _in_scope(probe_set) or b.name not in \
-                    _in_scope(probe_set):
+            if a is b or (a.outside and b.outside) or a.name not in in_scope or b.name not in in_scope:
                 continue
             req = c.policy.requests & c.universe(a) & c.ep_space[id(b)]
             k = len(e.summarise(req)) if req != e.false else 0
@@ -93,7 +89,6 @@ def test_every_admitted_region_of_every_lab_pair_has_a_probe(checked, probe_set,
     for r in probe_set.regions:
         assert r.probed == (r.id in inside), r
         assert r.probed or r.reason, r
-    assert eps  # endpoints exist
     per_pair: dict[tuple[str, str], int] = {}
     for p in probe_set.probes:
         per_pair[(p.src_endpoint, p.dst_endpoint)] = per_pair.get((p.src_endpoint, p.dst_endpoint), 0) + 1

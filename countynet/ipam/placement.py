@@ -75,7 +75,6 @@ class Placement:
 @dataclass
 class _Rack:
     rack: Rack
-    index: int
     ports: list[str]
     used_u: set[int] = field(default_factory=set)
     used_ports: set[str] = field(default_factory=set)
@@ -111,7 +110,7 @@ def place(t: Topology, lock: Mapping[str, Any] | None) -> Placement:
     h = t.centre.hosting
     if not servers or h is None:
         return Placement({}, {}, {})
-    racks = [_Rack(r, i, expand_ports(r.ports)) for i, r in enumerate(h.racks)]
+    racks = [_Rack(r, expand_ports(r.ports)) for r in h.racks]
     by_name = {r.rack.name: r for r in racks}
     old: Mapping[str, Any] = lock.get("servers") or {}
     spots: dict[str, tuple[_Rack, int, list[str]]] = {}
