@@ -262,11 +262,15 @@ def test_nftables_passes_nft_check(rendered, netns, tmp_path):
     bad = tmp_path / "bad.nft"
     bad.write_text("table inet filter {\n chain input {\n  ip protocol bogus accept\n }\n}\n")
     assert run(["ip", "netns", "exec", netns, nft, "-c", "-f", str(bad)]).returncode != 0
+    from countynet.lab.configs import lab_nft
+
     for host, text in files_named(rendered, "etc/nftables.conf"):
-        path = tmp_path / f"{host}.nft"
-        path.write_text(text)
-        res = run(["ip", "netns", "exec", netns, nft, "-c", "-f", str(path)])
-        assert res.returncode == 0, f"{host}: nft -c failed:\n{res.stderr}"
+        # the rendering, and the lab's stateless-router variant of it (`established` by TCP flags)
+        for kind, body in (("", text), ("-lab", lab_nft(text, stateless_forward=True))):
+            path = tmp_path / f"{host}{kind}.nft"
+            path.write_text(body)
+            res = run(["ip", "netns", "exec", netns, nft, "-c", "-f", str(path)])
+            assert res.returncode == 0, f"{host}{kind}: nft -c failed:\n{res.stderr}"
 
 
 CHARON_RUN = """set -e
