@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +38,15 @@ def running_lab(scope: str, lab_dir: Path, build: Path) -> Iterator[api.LabHandl
             yield api.up(scope, lab_dir, build=build)
         finally:
             api.down(lab_dir)
+
+
+def module_lab(scope: str, what: str) -> Callable[..., Iterator[api.LabHandle]]:
+    """A module-scoped `lab` fixture: a running lab of `scope` from the bundled build, shared by the module's
+    tests; skipped, printing why under `what`, when no lab can run here."""
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
+        skip_without_lab(what)
+        with running_lab(scope, tmp_path_factory.mktemp("lab"), bundled_build) as handle:
+            yield handle
+
+    return lab

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from countynet.lab import api, probe
 from countynet.outputs.flows import Flow, Verdict
-from tests.lab_helpers import running_lab, skip_without_lab
+from tests.lab_helpers import module_lab
 
 pytestmark = pytest.mark.root
 
@@ -21,11 +19,7 @@ SCOPE = "core,unit:finance,unit:tax,device:yx-fin-ex-1,device:yx-edu-ex-1,device
 FIN_LAN, TAX_LAN = "yx-u-finance", "yx-u-tax"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    skip_without_lab("hosting lab tests")
-    with running_lab(SCOPE, tmp_path_factory.mktemp("hosting-lab"), bundled_build) as handle:
-        yield handle
+lab = module_lab(SCOPE, "hosting lab tests")
 
 
 def _addr(lab: api.LabHandle, host: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from countynet.lab import api, converge, probe
 from countynet.lab.sh import swanctl
 from countynet.outputs.build_reader import BuildReader
 from countynet.outputs.flows import Flow, Verdict
-from tests.lab_helpers import running_lab, skip_without_lab
+from tests.lab_helpers import module_lab
 
 pytestmark = pytest.mark.root
 
@@ -28,11 +27,7 @@ SCOPE = ("core,device:yx-db-1,device:yx-oa-1,device:yx-docex-1,device:yx-portal-
 LEASED, VPN = "yx-yange-yange", "yx-yange-shanbei"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    skip_without_lab("lab tests")
-    with running_lab(SCOPE, tmp_path_factory.mktemp("lab"), bundled_build) as handle:
-        yield handle
+lab = module_lab(SCOPE, "lab tests")
 
 
 def _probe(lab: api.LabHandle, zone_device: str, dst: str, port: int, expected: str = "allowed") -> Verdict:

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 import yaml
 
 from countynet.lab import api, converge
-from tests.lab_helpers import running_lab, skip_without_lab
+from tests.lab_helpers import module_lab
 
 pytestmark = pytest.mark.root
 
@@ -33,11 +32,7 @@ FOREIGN_LAN = "10.30.150.0/24"       # another township's LAN block (zaizhong) .
 FOREIGN_GW = "10.30.150.1/24"        # ... as the village would put it on an interface
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, bundled_build: Path) -> Iterator[api.LabHandle]:
-    skip_without_lab("route-filter lab test")
-    with running_lab(SCOPE, tmp_path_factory.mktemp("lab-filters"), bundled_build) as handle:
-        yield handle
+lab = module_lab(SCOPE, "route-filter lab test")
 
 
 def _inv(lab: api.LabHandle) -> dict[str, Any]:
